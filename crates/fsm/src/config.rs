@@ -1,0 +1,82 @@
+//! Tunables of the engine, with defaults close to Linux's.
+
+use core::ops::RangeInclusive;
+use core::time::Duration;
+
+/// Configuration shared by an [`Endpoint`](crate::Endpoint) and its connections.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use fsm::Config;
+///
+/// let config = Config {
+///     msl: Duration::from_secs(1),
+///     ..Config::default()
+/// };
+/// assert_eq!(config.mss, 1460);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The MSS we advertise and the most payload we put in a segment: the MTU minus the IP and
+    /// TCP headers (1460 for IPv4 on a 1500-byte MTU). IPv6 connections use 20 bytes less.
+    pub mss: u16,
+    /// Bytes the send buffer holds (written, not yet acknowledged).
+    pub send_buffer: usize,
+    /// Bytes the receive buffer holds (received, not yet read), which bounds the window.
+    pub recv_buffer: usize,
+    /// Maximum segment lifetime: TIME-WAIT lasts twice this (RFC 9293 §3.4.2).
+    pub msl: Duration,
+    /// RTO before any RTT sample (RFC 6298 §2.1).
+    pub rto_initial: Duration,
+    /// Lower bound of the RTO (RFC 6298 §2.4 says 1 s; Linux and most stacks use 200 ms).
+    pub rto_min: Duration,
+    /// Upper bound of the RTO after backoff (RFC 6298 §2.5).
+    pub rto_max: Duration,
+    /// SYN retransmissions before an active open gives up (RFC 9293 §3.8.3 R2 for SYNs).
+    pub syn_retries: u32,
+    /// SYN-ACK retransmissions before a half-open connection is dropped.
+    pub synack_retries: u32,
+    /// Retransmissions of data or FIN before the connection times out (R2).
+    pub data_retries: u32,
+    /// Longest an ACK of in-order data may wait (RFC 9293 §3.8.6.3: under 0.5 s).
+    pub delayed_ack: Duration,
+    /// Disable Nagle's algorithm on new connections (`TCP_NODELAY`).
+    pub nodelay: bool,
+    /// Challenge ACKs a connection may send per second (RFC 5961 §7).
+    pub challenge_ack_limit: u32,
+    /// How long an orphaned connection (closed by the user) may stay in FIN-WAIT-2 waiting for
+    /// the peer's FIN, like Linux's `tcp_fin_timeout`.
+    pub fin_wait_2_timeout: Duration,
+    /// Local ports for active opens (RFC 6056 §2.1 suggests 49152–65535).
+    pub ephemeral_ports: RangeInclusive<u16>,
+    /// Connections, in any state but the compact TIME-WAIT, the endpoint holds at most.
+    pub max_connections: usize,
+    /// TTL / hop limit of our packets.
+    pub hop_limit: u8,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mss: 1460,
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            msl: Duration::from_secs(30),
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(120),
+            syn_retries: 6,
+            synack_retries: 5,
+            data_retries: 15,
+            delayed_ack: Duration::from_millis(40),
+            nodelay: false,
+            challenge_ack_limit: 10,
+            fin_wait_2_timeout: Duration::from_secs(60),
+            ephemeral_ports: 49152..=65535,
+            max_connections: 65536,
+            hop_limit: 64,
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! What a connection sends next: SYN or SYN-ACK, data (segmentation, Nagle, sender-side SWS
+//! avoidance, zero-window probes), FIN, pure ACKs, RST; and the timers that drive them.
+
+use core::time::Duration;
+
+use wire::{SeqNum, TcpFlags, TcpOptions, TcpRepr};
+
+use super::Connection;
+use super::timers::Timer;
+use crate::error::ConnError;
+use crate::state::{Input, State};
+use crate::time::Instant;
+
+/// Longest interval between zero-window probes (RFC 9293 §3.8.6.1: exponential backoff; Linux
+/// caps it at the RTO maximum too).
+const PERSIST_MAX: Duration = Duration::from_secs(60);
+
+/// A segment decided on, its payload not yet borrowed: `len` bytes of the send buffer from
+/// stream offset `offset`. Splitting the decision from the borrow lets the endpoint decide, then
+/// borrow.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) seg: TcpRepr<'static>,
+    offset: u64,
+    len: usize,
+}
+
+/// What the data path decided to send.
+struct Plan {
+    seq: SeqNum,
+    offset: u64,
+    len: usize,
+    fin: bool,
+    probe: bool,
+}
+
+impl Connection {
+    /// The next segment to send, if any. Call until it returns `None` after every input; the
+    /// payload borrows the send buffer, so encode it before the next call.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<TcpRepr<'_>> {
+        let out = self.poll_outgoing(now)?;
+        Some(self.with_payload(&out))
+    }
+
+    /// [`Connection::poll_transmit`] without the payload borrowed yet.
+    pub(crate) fn poll_outgoing(&mut self, now: Instant) -> Option<Outgoing> {
+        let control = |seg| Outgoing {
+            seg,
+            offset: 0,
+            len: 0,
+        };
+        if let Some((seq, ack)) = self.rst.take() {
+            return Some(control(self.rst_segment(seq, ack)));
+        }
+        match self.state {
+            State::Closed | State::Listen => None,
+            State::SynSent | State::SynReceived if self.snd.nxt == self.snd.iss => {
+                Some(control(self.syn_segment(now)))
+            }
+            State::SynSent => None,
+            _ => self.data_segment(now),
+        }
+    }
+
+    /// The segment of `out` with its payload borrowed from the send buffer.
+    pub(crate) fn with_payload(&self, out: &Outgoing) -> TcpRepr<'_> {
+        TcpRepr {
+            payload: self.send_buf.chunk(out.offset, out.len),
+            ..out.seg
+        }
+    }
+
+    /// Timers that expired by `now` (RFC 6298 §5.4-5.6 for the retransmission timer). Calls
+    /// before any deadline do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Retransmit => self.on_retransmit_timeout(now),
+                Timer::DelayedAck => self.ack_now = true,
+                Timer::Persist => self.on_persist_timeout(now),
+                Timer::TimeWait => self.apply(now, Input::TimeWaitTimeout),
+                // An orphan's FIN-WAIT-2 is bounded (like Linux's tcp_fin_timeout).
+                Timer::FinWait2 => self.apply(now, Input::Reset),
+            }
+        }
+    }
+
+    fn on_retransmit_timeout(&mut self, now: Instant) {
+        if self.snd.una == self.snd.max {
+            return;
+        }
+        self.retries += 1;
+        self.stats.timeouts += 1;
+        let limit = match self.state {
+            State::SynSent => self.config.syn_retries,
+            State::SynReceived => self.config.synack_retries,
+            _ => self.config.data_retries,
+        };
+        if self.retries > limit {
+            return self.fail(now, ConnError::TimedOut);
+        }
+        self.rtt.backoff();
+        // Karn: the segment being timed is about to be sent again.
+        self.rtt_timer.invalidate();
+        // Go back to the oldest unacknowledged octet; one segment at first (RFC 5681 §3.1).
+        self.snd.nxt = self.snd.una;
+        self.cwnd = self.snd_mss as u32;
+        self.arm_retransmit(now);
+    }
+
+    fn on_persist_timeout(&mut self, now: Instant) {
+        self.probes += 1;
+        if self.probes > self.config.data_retries {
+            return self.fail(now, ConnError::TimedOut);
+        }
+        self.probe_now = true;
+    }
+
+    fn rst_segment(&mut self, seq: SeqNum, ack: Option<SeqNum>) -> TcpRepr<'static> {
+        self.stats.segments_sent += 1;
+        let mut flags = TcpFlags::RST;
+        if ack.is_some() {
+            flags |= TcpFlags::ACK;
+        }
+        TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq,
+            ack: ack.unwrap_or_default(),
+            flags,
+            window: 0,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        }
+    }
+
+    /// Our SYN (active open) or SYN-ACK (passive or simultaneous open), first or again.
+    fn syn_segment(&mut self, now: Instant) -> TcpRepr<'static> {
+        let retransmit = self.snd.max != self.snd.iss;
+        let mut flags = TcpFlags::SYN;
+        let mut ack = SeqNum::default();
+        if self.state == State::SynReceived {
+            flags |= TcpFlags::ACK;
+            ack = self.rcv.nxt;
+            self.on_ack_sent();
+        }
+        self.snd.nxt = self.snd.iss + 1;
+        self.snd.max = self.snd.max.max(self.snd.nxt);
+        self.note_sent(now, retransmit, 0);
+        TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq: self.snd.iss,
+            ack,
+            flags,
+            window: self.advertise_window(),
+            urgent: 0,
+            options: TcpOptions {
+                mss: u16::try_from(super::our_mss(&self.config, self.local)).ok(),
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        }
+    }
+
+    /// Data, FIN, a zero-window probe or a pure ACK, in that order of preference.
+    fn data_segment(&mut self, now: Instant) -> Option<Outgoing> {
+        let plan = self.plan_data(now);
+        if plan.is_none() && !self.ack_now {
+            return None;
+        }
+        let plan = plan.unwrap_or(Plan {
+            seq: self.snd.nxt,
+            offset: 0,
+            len: 0,
+            fin: false,
+            probe: false,
+        });
+        let mut flags = TcpFlags::ACK;
+        if plan.len > 0 && plan.offset + plan.len as u64 == self.send_buf.end() {
+            flags |= TcpFlags::PSH;
+        }
+        if plan.fin {
+            flags |= TcpFlags::FIN;
+        }
+        let seq_len = plan.len as u32 + u32::from(plan.fin);
+        let retransmit = seq_len > 0 && plan.seq.lt(self.snd.max);
+        if plan.probe {
+            // The probe's byte is not counted as sent: SND.NXT stays, but an ACK of it is
+            // acceptable.
+            self.snd.max = self.snd.max.max(plan.seq + 1);
+            self.probe_now = false;
+            self.timers
+                .set(Timer::Persist, now + self.persist_interval());
+        } else if seq_len > 0 {
+            self.probe_now = false;
+            if plan.len > 0 && plan.len < self.snd_mss {
+                self.snd_sml = plan.seq + plan.len as u32;
+            }
+            self.snd.nxt = plan.seq + seq_len;
+            self.snd.max = self.snd.max.max(self.snd.nxt);
+            self.note_sent(now, retransmit, plan.len);
+        }
+        self.on_ack_sent();
+        self.stats.segments_sent += u64::from(seq_len == 0 || plan.probe);
+        let seg = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq: plan.seq,
+            ack: self.rcv.nxt,
+            flags,
+            window: self.advertise_window(),
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        Some(Outgoing {
+            seg,
+            offset: plan.offset,
+            len: plan.len,
+        })
+    }
+
+    /// Decides the next data or FIN segment (RFC 9293 §3.7.4 Nagle, §3.8.6.2.1 sender SWS
+    /// avoidance), or arms the persist timer when a zero window blocks everything.
+    fn plan_data(&mut self, now: Instant) -> Option<Plan> {
+        if !matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        ) {
+            return None;
+        }
+        let fin_seq = self.fin_seq();
+        if fin_seq.is_some_and(|f| f.lt(self.snd.nxt)) {
+            return None; // Everything, FIN included, is sent.
+        }
+        let seq = self.snd.nxt;
+        let offset = self.snd_offset(seq);
+        let end = self.send_buf.end();
+        let unsent = (end - offset) as usize;
+        let in_flight = self.snd.nxt - self.snd.una;
+        let usable = self.snd.wnd.min(self.cwnd).saturating_sub(in_flight) as usize;
+        let want = unsent.min(usable).min(self.snd_mss);
+        let fin = fin_seq.is_some() && offset + want as u64 == end;
+        if want == 0 && !fin {
+            return self.plan_probe(now, seq, offset, unsent, in_flight);
+        }
+        // Nagle in Minshall's form (as Linux): hold a small segment only while an earlier
+        // small segment is unacknowledged.
+        let nagle_ok = self.nodelay || !self.snd_sml.gt(self.snd.una);
+        let send = want == self.snd_mss
+            || fin
+            || seq.lt(self.snd.max)
+            || self.probe_now
+            || (offset + want as u64 == end && nagle_ok)
+            || (want as u32 >= self.snd.max_wnd / 2 && nagle_ok);
+        if !send {
+            // Held by SWS avoidance with nothing in flight to bring an ACK: the override
+            // timeout (the persist timer's slot) sends it later.
+            if in_flight == 0 && !self.timers.is_set(Timer::Persist) {
+                self.timers
+                    .set(Timer::Persist, now + self.persist_interval());
+            }
+            return None;
+        }
+        // A wrap of the ring buffer may cut the piece short; the rest follows next call.
+        let len = self.send_buf.chunk(offset, want).len();
+        Some(Plan {
+            seq,
+            offset,
+            len,
+            fin: fin && len == want,
+            probe: false,
+        })
+    }
+
+    /// A zero window with data waiting and nothing in flight: probe when the persist timer
+    /// says so, otherwise make sure it runs (RFC 9293 §3.8.6.1).
+    fn plan_probe(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        offset: u64,
+        unsent: usize,
+        in_flight: u32,
+    ) -> Option<Plan> {
+        if unsent == 0 || self.snd.wnd > 0 || in_flight > 0 {
+            return None;
+        }
+        if self.probe_now {
+            return Some(Plan {
+                seq,
+                offset,
+                len: 1,
+                fin: false,
+                probe: true,
+            });
+        }
+        if !self.timers.is_set(Timer::Persist) {
+            self.timers
+                .set(Timer::Persist, now + self.persist_interval());
+        }
+        None
+    }
+
+    fn persist_interval(&self) -> Duration {
+        let base = self.rtt.rto();
+        base.saturating_mul(1 << self.probes.min(16))
+            .min(PERSIST_MAX)
+    }
+
+    /// Bookkeeping for a segment that occupies sequence space (SYN, data, FIN).
+    fn note_sent(&mut self, now: Instant, retransmit: bool, len: usize) {
+        self.stats.segments_sent += 1;
+        if retransmit {
+            self.stats.retransmits += 1;
+        } else {
+            self.stats.bytes_sent += len as u64;
+            self.rtt_timer.start(self.snd_mark(self.snd.nxt), now);
+        }
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.arm_retransmit(now);
+        }
+    }
+
+    /// Every segment we send carries the ACK: nothing is owed any more.
+    fn on_ack_sent(&mut self) {
+        self.ack_now = false;
+        self.unacked_full_segments = 0;
+        self.timers.stop(Timer::DelayedAck);
+    }
+
+    /// The window field: free receive space, but with receiver-side SWS avoidance
+    /// (RFC 9293 §3.8.6.2.2): the right edge moves forward only by at least
+    /// min(MSS, buffer/2), and never moves back.
+    fn advertise_window(&mut self) -> u16 {
+        let edge = self.rcv.nxt + self.window_to_advertise();
+        let threshold = self.snd_mss.min(self.config.recv_buffer / 2) as u32;
+        if self.rcv_adv.lt(self.rcv.nxt)
+            || (edge.gt(self.rcv_adv) && edge - self.rcv_adv >= threshold)
+        {
+            self.rcv_adv = edge;
+        }
+        self.rcv.wnd = if self.rcv_adv.gt(self.rcv.nxt) {
+            self.rcv_adv - self.rcv.nxt
+        } else {
+            0
+        };
+        u16::try_from(self.rcv.wnd).unwrap_or(u16::MAX)
+    }
+}
