@@ -1,0 +1,173 @@
+//! The driver task: owns the device, feeds the engine, sends what it produces, wakes handles.
+//!
+//! One loop iteration: wait for packets, a handle's notification or the engine's next deadline;
+//! then, under the lock, feed at most one batch of packets, fire due timers, collect every
+//! segment to send into the transmit batch and wake the handles whose readiness changed; then,
+//! without the lock, hand the batch to the device.
+
+use std::future::poll_fn;
+use std::sync::Arc;
+
+use fsm::{EndpointEvent, Event, Instant};
+use tokio::sync::watch;
+use tracing::{debug, trace, warn};
+use wire::{IpPacket, Packet, ParseError};
+
+use crate::device::{Batch, Device, PacketMeta};
+use crate::icmp;
+use crate::shared::{Inner, Shared};
+
+/// Packets read per wakeup at most (the budget that keeps one busy device from starving
+/// timers and handles).
+const RX_BATCH: usize = 64;
+/// Packets sent per device write at most.
+const TX_BATCH: usize = 64;
+
+pub(crate) async fn run<D: Device>(
+    shared: Arc<Shared>,
+    mut device: D,
+    mut stop: watch::Receiver<()>,
+) {
+    let mtu = device.mtu();
+    let mut rx = Batch::new(RX_BATCH, mtu);
+    let mut tx = Batch::new(TX_BATCH, mtu);
+    loop {
+        let deadline = shared.lock().endpoint.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(shared.tokio_instant(at)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            received = poll_fn(|cx| device.poll_recv(cx, &mut rx)) => {
+                if let Err(e) = received {
+                    warn!(error = %e, "device receive failed; the driver stops");
+                    break;
+                }
+            }
+            () = shared.wake_driver.notified() => {}
+            () = sleep => {}
+        }
+        let more = process(&shared, &mut rx, &mut tx);
+        if !tx.is_empty() {
+            let sent = poll_fn(|cx| device.poll_send(cx, &mut tx)).await;
+            let count = tx.len() as u64;
+            tx.clear();
+            if let Err(e) = sent {
+                warn!(error = %e, "device send failed; the driver stops");
+                break;
+            }
+            shared.lock().counters.packets_out += count;
+        }
+        if more {
+            // The transmit batch filled up: go round again at once.
+            shared.wake_driver.notify_one();
+        }
+    }
+    let mut inner = shared.lock();
+    inner.driver_gone = true;
+    for slot in inner.conns.values_mut() {
+        Inner::wake_all(slot);
+    }
+    for waker in inner.listeners.values_mut().filter_map(Option::take) {
+        waker.wake();
+    }
+}
+
+/// One round under the lock. Returns true when segments are left to send.
+fn process(shared: &Shared, rx: &mut Batch, tx: &mut Batch) -> bool {
+    let mut inner = shared.lock();
+    let now = shared.now();
+    for (bytes, _) in rx.iter() {
+        inner.counters.packets_in += 1;
+        on_packet(&mut inner, now, bytes, tx);
+    }
+    rx.clear();
+    inner.endpoint.handle_timeout(now);
+    let mut more = false;
+    while let Some(spare) = tx.spare() {
+        let Some(packet) = inner.endpoint.poll_transmit(now) else {
+            break;
+        };
+        trace!(src = %packet.ip.src, dst = %packet.ip.dst, seq = %packet.tcp.seq,
+               ack = %packet.tcp.ack, flags = %packet.tcp.flags, len = packet.tcp.payload.len(),
+               "segment out");
+        match packet.emit(spare) {
+            Ok(len) => tx.commit(len, PacketMeta::default()),
+            Err(e) => warn!(error = %e, "segment could not be emitted"),
+        }
+        more = tx.is_full();
+    }
+    dispatch_events(&mut inner);
+    more
+}
+
+fn on_packet(inner: &mut Inner, now: Instant, bytes: &[u8], tx: &mut Batch) {
+    match Packet::parse(bytes) {
+        Ok(p) if inner.addrs.contains(&p.ip.dst) => {
+            trace!(src = %p.ip.src, seq = %p.tcp.seq, ack = %p.tcp.ack, flags = %p.tcp.flags,
+                   len = p.tcp.payload.len(), "segment in");
+            inner.endpoint.handle_segment(now, &p.ip, &p.tcp);
+        }
+        Err(ParseError::NotTcp(_)) => on_other_protocol(inner, bytes, tx),
+        Ok(_) => inner.counters.ignored += 1,
+        Err(e) => {
+            trace!(error = %e, "malformed packet dropped");
+            inner.counters.malformed += 1;
+        }
+    }
+}
+
+/// Answers ICMP echo requests addressed to the stack; counts and drops the rest.
+fn on_other_protocol(inner: &mut Inner, bytes: &[u8], tx: &mut Batch) {
+    let hop_limit = inner.endpoint.config().hop_limit;
+    let reply = IpPacket::parse(bytes)
+        .ok()
+        .filter(|p| inner.addrs.contains(&p.ip.dst))
+        .zip(tx.spare())
+        .and_then(|(packet, spare)| icmp::echo_reply(&packet, hop_limit, spare));
+    match reply {
+        Some(len) => {
+            tx.commit(len, PacketMeta::default());
+            inner.counters.echo_replies += 1;
+        }
+        None => inner.counters.ignored += 1,
+    }
+}
+
+/// Wakes the tasks whose connection or listener changed.
+fn dispatch_events(inner: &mut Inner) {
+    while let Some(event) = inner.endpoint.poll_event() {
+        match event {
+            EndpointEvent::Incoming(id) => {
+                if let Some(waker) = inner.listeners.get_mut(&id).and_then(Option::take) {
+                    waker.wake();
+                }
+            }
+            EndpointEvent::Conn(id, event) => {
+                let Some(slot) = inner.conns.get_mut(&id) else {
+                    continue;
+                };
+                match event {
+                    Event::Readable | Event::ReadClosed => slot.read.take().map(|w| w.wake()),
+                    Event::Writable => slot.write.take().map(|w| w.wake()),
+                    Event::Connected => {
+                        slot.connected = true;
+                        slot.connect.take().map(|w| w.wake())
+                    }
+                    Event::Closed(_) => {
+                        Inner::wake_all(slot);
+                        None
+                    }
+                    Event::StateChanged { from, to } => {
+                        debug!(conn = ?id, %from, %to, "state");
+                        None
+                    }
+                };
+            }
+        }
+    }
+}
