@@ -152,6 +152,10 @@ pub struct Endpoint {
     replies: VecDeque<Packet<'static>>,
     events: VecDeque<EndpointEvent>,
     stats: EndpointStats,
+    /// Test hook: when set, every ISS is this value instead of the RFC 6528 hash, so tests can
+    /// put the sequence space just below the 2^32 wrap.
+    #[cfg(test)]
+    iss_override: Option<SeqNum>,
 }
 
 impl Endpoint {
@@ -175,7 +179,16 @@ impl Endpoint {
             replies: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
+            #[cfg(test)]
+            iss_override: None,
         }
+    }
+
+    /// Test hook: every connection opened from now on, active or passive, gets `iss` as its
+    /// ISS.
+    #[cfg(test)]
+    pub(crate) fn set_iss(&mut self, iss: u32) {
+        self.iss_override = Some(SeqNum::new(iss));
     }
 
     /// The configuration.
@@ -491,6 +504,10 @@ impl Endpoint {
     }
 
     fn iss(&self, local: SocketAddr, remote: SocketAddr, now: Instant) -> SeqNum {
+        #[cfg(test)]
+        if let Some(iss) = self.iss_override {
+            return iss;
+        }
         SeqNum::new(self.secrets.isn(local, remote, now))
     }
 
@@ -638,8 +655,8 @@ impl Endpoint {
 
     /// A segment for a TIME-WAIT entry: re-acknowledge a FIN (restarting 2 MSL), accept a new
     /// SYN past the old sequence space (RFC 9293 §3.10.7.4 note, RFC 6191's rule for
-    /// reopening), acknowledge anything else. Returns false when the entry was removed and the
-    /// segment should be handled as if it did not exist.
+    /// reopening), ignore a duplicate ACK, acknowledge anything else. Returns false when the
+    /// entry was removed and the segment should be handled as if it did not exist.
     fn on_time_wait(&mut self, now: Instant, tuple: FourTuple, seg: &TcpRepr<'_>) -> bool {
         let Some(tw) = self.time_wait.get_mut(&tuple) else {
             return false;
@@ -658,6 +675,14 @@ impl Endpoint {
             tw.expires = now + 2 * self.config.msl;
             self.timers
                 .push(Reverse((tw.expires, TimerKey::TimeWait(tuple))));
+        }
+        // §3.10.7.4 step five: a duplicate ACK at RCV.NXT needs no answer (answering it, two
+        // TIME-WAIT entries would ping-pong ACKs until 2 MSL ran out).
+        let duplicate_ack = seg.seq == tw.rcv_nxt
+            && seg.seq_len() == 0
+            && !(seg.flags.ack() && seg.ack.gt(tw.snd_nxt));
+        if duplicate_ack {
+            return true;
         }
         let (snd_nxt, rcv_nxt) = (tw.snd_nxt, tw.rcv_nxt);
         self.queue_reply(tuple, snd_nxt, Some(rcv_nxt), TcpFlags::ACK);

@@ -193,7 +193,7 @@ pub enum Action {
     SendAck,
     /// Send our FIN (after any queued data).
     SendFin,
-    /// Start the 2×MSL timer (and acknowledge the FIN that brought us here).
+    /// Start the 2×MSL timer (a FIN that brought us here is acknowledged as it arrives).
     StartTimeWait,
     /// Delete the TCB.
     Delete,

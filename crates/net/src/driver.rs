@@ -3,9 +3,11 @@
 //! One loop iteration: wait for packets, a handle's notification or the engine's next deadline;
 //! then, under the lock, feed at most one batch of packets, fire due timers, collect every
 //! segment to send into the transmit batch and wake the handles whose readiness changed; then,
-//! without the lock, hand the batch to the device.
+//! without the lock, hand the batch to the device. When the last handle goes, a final round
+//! sends what the dropped handles queued (FINs, RSTs), and the driver stops.
 
 use std::future::poll_fn;
+use std::io;
 use std::sync::Arc;
 
 use fsm::{EndpointEvent, Event, Instant};
@@ -39,28 +41,33 @@ pub(crate) async fn run<D: Device>(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        let stopping = tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            _ = stop.changed() => true,
             received = poll_fn(|cx| device.poll_recv(cx, &mut rx)) => {
                 if let Err(e) = received {
                     warn!(error = %e, "device receive failed; the driver stops");
                     break;
                 }
+                false
             }
-            () = shared.wake_driver.notified() => {}
-            () = sleep => {}
+            () = shared.wake_driver.notified() => false,
+            () = sleep => false,
+        };
+        let mut more = process(&shared, &mut rx, &mut tx);
+        let mut sent = send(&shared, &mut device, &mut tx).await;
+        // The last handle went: before stopping, send everything the handles queued as they
+        // went (FINs, RSTs), so that peers are not left with connections nobody will close.
+        while stopping && more && sent.is_ok() {
+            more = process(&shared, &mut rx, &mut tx);
+            sent = send(&shared, &mut device, &mut tx).await;
         }
-        let more = process(&shared, &mut rx, &mut tx);
-        if !tx.is_empty() {
-            let sent = poll_fn(|cx| device.poll_send(cx, &mut tx)).await;
-            let count = tx.len() as u64;
-            tx.clear();
-            if let Err(e) = sent {
-                warn!(error = %e, "device send failed; the driver stops");
-                break;
-            }
-            shared.lock().counters.packets_out += count;
+        if let Err(e) = sent {
+            warn!(error = %e, "device send failed; the driver stops");
+            break;
+        }
+        if stopping {
+            break;
         }
         if more {
             // The transmit batch filled up: go round again at once.
@@ -72,9 +79,22 @@ pub(crate) async fn run<D: Device>(
     for slot in inner.conns.values_mut() {
         Inner::wake_all(slot);
     }
-    for waker in inner.listeners.values_mut().filter_map(Option::take) {
-        waker.wake();
+    for waiters in inner.listeners.values_mut() {
+        waiters.wake();
     }
+}
+
+/// Hands the transmit batch to the device and empties it.
+async fn send<D: Device>(shared: &Shared, device: &mut D, tx: &mut Batch) -> io::Result<()> {
+    if tx.is_empty() {
+        return Ok(());
+    }
+    let sent = poll_fn(|cx| device.poll_send(cx, tx)).await;
+    let count = tx.len() as u64;
+    tx.clear();
+    sent?;
+    shared.lock().counters.packets_out += count;
+    Ok(())
 }
 
 /// One round under the lock. Returns true when segments are left to send.
@@ -143,8 +163,8 @@ fn dispatch_events(inner: &mut Inner) {
     while let Some(event) = inner.endpoint.poll_event() {
         match event {
             EndpointEvent::Incoming(id) => {
-                if let Some(waker) = inner.listeners.get_mut(&id).and_then(Option::take) {
-                    waker.wake();
+                if let Some(waiters) = inner.listeners.get_mut(&id) {
+                    waiters.wake();
                 }
             }
             EndpointEvent::Conn(id, event) => {
@@ -152,21 +172,17 @@ fn dispatch_events(inner: &mut Inner) {
                     continue;
                 };
                 match event {
-                    Event::Readable | Event::ReadClosed => slot.read.take().map(|w| w.wake()),
-                    Event::Writable => slot.write.take().map(|w| w.wake()),
+                    Event::Readable | Event::ReadClosed => slot.read.wake(),
+                    Event::Writable => slot.write.wake(),
                     Event::Connected => {
                         slot.connected = true;
-                        slot.connect.take().map(|w| w.wake())
+                        slot.connect.wake();
                     }
-                    Event::Closed(_) => {
-                        Inner::wake_all(slot);
-                        None
-                    }
+                    Event::Closed(_) => Inner::wake_all(slot),
                     Event::StateChanged { from, to } => {
                         debug!(conn = ?id, %from, %to, "state");
-                        None
                     }
-                };
+                }
             }
         }
     }

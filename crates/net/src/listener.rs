@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use fsm::ListenId;
 
 use crate::error;
-use crate::shared::ConnSlot;
+use crate::shared::{ConnSlot, Waiters};
 use crate::stack::Stack;
 use crate::stream::TcpStream;
 
@@ -91,7 +91,7 @@ impl TcpListener {
                 addr,
             )
         };
-        inner.listeners.insert(id, None);
+        inner.listeners.insert(id, Waiters::default());
         drop(inner);
         Ok(TcpListener {
             stack: stack.clone(),
@@ -150,7 +150,9 @@ impl TcpListener {
         if inner.driver_gone {
             return Poll::Ready(Err(error::driver_gone()));
         }
-        inner.listeners.insert(self.id, Some(cx.waker().clone()));
+        if let Some(waiters) = inner.listeners.get_mut(&self.id) {
+            waiters.register(cx.waker());
+        }
         Poll::Pending
     }
 }

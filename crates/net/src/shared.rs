@@ -26,7 +26,7 @@ pub(crate) struct Inner {
     pub(crate) endpoint: Endpoint,
     pub(crate) addrs: Vec<IpAddr>,
     pub(crate) conns: HashMap<ConnId, ConnSlot>,
-    pub(crate) listeners: HashMap<ListenId, Option<Waker>>,
+    pub(crate) listeners: HashMap<ListenId, Waiters>,
     pub(crate) counters: Counters,
     /// Set when the driver stopped (device error or stack dropped): handles fail fast.
     pub(crate) driver_gone: bool,
@@ -35,9 +35,9 @@ pub(crate) struct Inner {
 /// Wakers of the tasks waiting on one connection.
 #[derive(Debug, Default)]
 pub(crate) struct ConnSlot {
-    pub(crate) read: Option<Waker>,
-    pub(crate) write: Option<Waker>,
-    pub(crate) connect: Option<Waker>,
+    pub(crate) read: Waiters,
+    pub(crate) write: Waiters,
+    pub(crate) connect: Waiters,
     /// The connection reached ESTABLISHED at least once.
     pub(crate) connected: bool,
 }
@@ -82,10 +82,29 @@ impl Shared {
 impl Inner {
     /// Wakes every task of a slot (used when a connection ends).
     pub(crate) fn wake_all(slot: &mut ConnSlot) {
-        for waker in [slot.read.take(), slot.write.take(), slot.connect.take()]
-            .into_iter()
-            .flatten()
-        {
+        slot.read.wake();
+        slot.write.wake();
+        slot.connect.wake();
+    }
+}
+
+/// The tasks waiting for one kind of readiness. The socket methods take `&self`, so several
+/// tasks may wait at once (two accept loops on one listener, say): all are woken, and each
+/// checks again under the lock.
+#[derive(Debug, Default)]
+pub(crate) struct Waiters(Vec<Waker>);
+
+impl Waiters {
+    /// Adds the task of `waker`, unless it is already waiting.
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        if !self.0.iter().any(|w| w.will_wake(waker)) {
+            self.0.push(waker.clone());
+        }
+    }
+
+    /// Wakes every waiting task and forgets them.
+    pub(crate) fn wake(&mut self) {
+        for waker in self.0.drain(..) {
             waker.wake();
         }
     }

@@ -18,7 +18,8 @@ use crate::shared::{Counters, Inner, Shared};
 /// `Stack` is a cheap handle (clone it freely); sockets are created from it with
 /// [`TcpListener::bind`](crate::TcpListener::bind) and
 /// [`TcpStream::connect`](crate::TcpStream::connect). The driver runs while any handle — the
-/// stack or a socket made from it — is alive.
+/// stack or a socket made from it — is alive; when the last one goes, it sends what the
+/// closing sockets queued (their FIN or RST) and stops.
 ///
 /// # Examples
 ///

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use fsm::{ConnId, ReadError, State, Stats, WriteError};
@@ -21,7 +21,8 @@ use crate::stack::Stack;
 /// A TCP connection over a [`Stack`], with the API of `tokio::net::TcpStream`.
 ///
 /// Reading and writing go through [`AsyncRead`] and [`AsyncWrite`] (use
-/// `tokio::io::AsyncReadExt`/`AsyncWriteExt`); `poll_shutdown` sends FIN.
+/// `tokio::io::AsyncReadExt`/`AsyncWriteExt`); `poll_shutdown` sends FIN (or fails with
+/// `NotConnected` once the connection is closed).
 ///
 /// Dropping a stream closes it as Linux closes a socket: if received data was never read, the
 /// peer gets a RST; otherwise the FIN handshake and TIME-WAIT go on in the background.
@@ -320,7 +321,7 @@ impl StreamInner {
             None | Some((State::Closed, None)) => Poll::Ready(Err(error::not_connected())),
             _ if gone => Poll::Ready(Err(error::driver_gone())),
             Some(_) => {
-                slot.connect = Some(cx.waker().clone());
+                slot.connect.register(cx.waker());
                 Poll::Pending
             }
         }
@@ -331,32 +332,38 @@ impl StreamInner {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let result = {
+        let n = ready!(self.read_or_register(buf.initialize_unfilled(), Some(cx.waker())))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Reads what has arrived; when nothing has, registers `waker` (if any) for the next
+    /// arrival and returns `Pending`.
+    fn read_or_register(&self, dst: &mut [u8], waker: Option<&Waker>) -> Poll<io::Result<usize>> {
+        let n = {
             let mut inner = self.stack.shared.lock();
             let gone = inner.driver_gone;
             let read = match inner.endpoint.conn_mut(self.id) {
-                Some(conn) => conn.read(buf.initialize_unfilled()),
+                Some(conn) => conn.read(dst),
                 None => Err(ReadError::NotConnected),
             };
             match read {
                 Err(ReadError::Blocked) if gone => Err(error::driver_gone()),
                 Err(ReadError::Blocked) => {
-                    if let Some(slot) = inner.conns.get_mut(&self.id) {
-                        slot.read = Some(cx.waker().clone());
+                    if let (Some(waker), Some(slot)) = (waker, inner.conns.get_mut(&self.id)) {
+                        slot.read.register(waker);
                     }
                     return Poll::Pending;
                 }
                 Err(e) => Err(error::read(e)),
                 Ok(n) => Ok(n),
             }
-        };
-        let n = result?;
-        buf.advance(n);
+        }?;
         if n > 0 {
             // The window may have opened: let the driver send an update.
             self.stack.shared.wake_driver.notify_one();
         }
-        Poll::Ready(Ok(()))
+        Poll::Ready(Ok(n))
     }
 
     fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -369,7 +376,7 @@ impl StreamInner {
             Err(ReadError::Blocked) if inner.driver_gone => Poll::Ready(Err(error::driver_gone())),
             Err(ReadError::Blocked) => {
                 if let Some(slot) = inner.conns.get_mut(&self.id) {
-                    slot.read = Some(cx.waker().clone());
+                    slot.read.register(cx.waker());
                 }
                 Poll::Pending
             }
@@ -394,29 +401,36 @@ impl StreamInner {
             return Poll::Ready(Ok(()));
         }
         if let Some(slot) = inner.conns.get_mut(&self.id) {
-            slot.write = Some(cx.waker().clone());
+            slot.write.register(cx.waker());
         }
         Poll::Pending
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        self.write_or_register(data, Some(cx.waker()))
+    }
+
+    /// Queues what the send buffer takes; when it is full, registers `waker` (if any) for
+    /// when room is freed and returns `Pending`.
+    fn write_or_register(&self, data: &[u8], waker: Option<&Waker>) -> Poll<io::Result<usize>> {
         let written = {
             let mut inner = self.stack.shared.lock();
-            let gone = inner.driver_gone;
+            // Without a driver, queued data would never be sent: fail rather than take it.
+            if inner.driver_gone {
+                return Poll::Ready(Err(error::driver_gone()));
+            }
             let write = match inner.endpoint.conn_mut(self.id) {
                 Some(conn) => conn.write(data),
                 None => Err(WriteError::Closed),
             };
             match write {
-                Err(WriteError::Blocked) if gone => Err(error::driver_gone()),
                 Err(WriteError::Blocked) => {
-                    if let Some(slot) = inner.conns.get_mut(&self.id) {
-                        slot.write = Some(cx.waker().clone());
+                    if let (Some(waker), Some(slot)) = (waker, inner.conns.get_mut(&self.id)) {
+                        slot.write.register(waker);
                     }
                     return Poll::Pending;
                 }
-                Err(e) => Err(error::write(e)),
-                Ok(n) => Ok(n),
+                other => other.map_err(error::write),
             }
         };
         self.stack.shared.wake_driver.notify_one();
@@ -445,31 +459,37 @@ impl StreamInner {
         Poll::Ready(Ok(total))
     }
 
+    /// Shuts the write side down: FIN follows the data written. Once the connection is CLOSED
+    /// (reset, timed out, or both sides done) there is nothing to shut down: `NotConnected`, as
+    /// Linux's `shutdown(2)` answers.
     pub(crate) fn shutdown(&self) -> io::Result<()> {
         let now = self.stack.shared.now();
-        self.with_conn(|c| c.shutdown(now))?;
+        let open = self.with_conn(|c| {
+            let open = c.state() != State::Closed;
+            if open {
+                c.shutdown(now);
+            }
+            open
+        })?;
+        if !open {
+            return Err(error::not_connected());
+        }
         self.stack.shared.wake_driver.notify_one();
         Ok(())
     }
 
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let read = self.with_conn(|c| c.read(buf))?;
-        match read {
-            Ok(n) => {
-                if n > 0 {
-                    self.stack.shared.wake_driver.notify_one();
-                }
-                Ok(n)
-            }
-            Err(ReadError::Blocked) => Err(io::ErrorKind::WouldBlock.into()),
-            Err(e) => Err(error::read(e)),
+        match self.read_or_register(buf, None) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
     fn try_write(&self, data: &[u8]) -> io::Result<usize> {
-        let n = self.with_conn(|c| c.write(data))?.map_err(error::write)?;
-        self.stack.shared.wake_driver.notify_one();
-        Ok(n)
+        match self.write_or_register(data, None) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
     }
 }
 

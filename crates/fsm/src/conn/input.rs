@@ -21,6 +21,8 @@ enum Acceptable {
     /// The window is zero and the segment starts at RCV.NXT: its ACK, window and RST count,
     /// its data does not (§3.10.7.4: "special allowance should be made").
     ControlOnly,
+    /// Wholly left of the window, and no SYN or RST: unacceptable, but its ACK still counts.
+    Old,
     /// Outside the window.
     No,
 }
@@ -79,11 +81,17 @@ impl Connection {
             return;
         }
         let acceptable = self.check_sequence(seg);
-        if acceptable == Acceptable::No {
+        if matches!(acceptable, Acceptable::Old | Acceptable::No) {
             // Step one: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, unless it was a RST.
             self.stats.unacceptable += 1;
             if !seg.flags.rst() {
                 self.ack_now = true;
+            }
+            // An old segment's ACK still counts, as in BSD ("keep on processing for RST or
+            // ACK"): a peer whose SND.NXT lags our RCV.NXT (after a probe byte it does not count
+            // as sent) has no other way to tell us what it received.
+            if acceptable == Acceptable::Old && seg.flags.ack() {
+                self.on_ack(now, seg);
             }
             return;
         }
@@ -92,7 +100,11 @@ impl Connection {
             return self.on_rst(now, seg);
         }
         if seg.flags.syn() {
-            // Step four (RFC 5961 §4.2): a SYN in a synchronized state gets a challenge ACK.
+            // Step four: a passive open in SYN-RECEIVED returns to LISTEN; elsewhere a SYN gets
+            // a challenge ACK (RFC 5961 §4.2).
+            if self.state == State::SynReceived && self.passive {
+                return self.apply(now, Input::Reset);
+            }
             return self.challenge_ack(now);
         }
         if !seg.flags.ack() || !self.on_ack(now, seg) {
@@ -139,7 +151,9 @@ impl Connection {
         let nxt = self.rcv.nxt;
         let ok = match (len, wnd) {
             (0, 0) => seg.seq == nxt,
-            (0, _) => seg.seq.in_window(nxt, wnd),
+            // Also at the right edge, as BSD and Linux accept: a peer that filled the window
+            // sends its ACKs from there, and they may be all it can say until it retransmits.
+            (0, _) => seg.seq.in_window(nxt, wnd) || (seg.seq == nxt + wnd && !seg.flags.rst()),
             (_, 0) => false,
             (_, _) => seg.seq.in_window(nxt, wnd) || (seg.seq + (len - 1)).in_window(nxt, wnd),
         };
@@ -147,6 +161,12 @@ impl Connection {
             Acceptable::Yes
         } else if wnd == 0 && seg.seq == nxt {
             Acceptable::ControlOnly
+        } else if (seg.seq + len).le(nxt)
+            && self.state.is_synchronized()
+            && !seg.flags.syn()
+            && !seg.flags.rst()
+        {
+            Acceptable::Old
         } else {
             Acceptable::No
         }
@@ -224,6 +244,10 @@ impl Connection {
         self.stats.bytes_acked += acked_bytes;
         let acked_seq = ack - self.snd.una;
         self.snd.una = ack;
+        // SND.WND counts from SND.UNA: the right edge stays where the peer put it until a
+        // window update moves it (as BSD does), even when this segment is too old to update it.
+        let acked_window = u32::try_from(acked_bytes).unwrap_or(u32::MAX);
+        self.snd.wnd = self.snd.wnd.saturating_sub(acked_window);
         if self.snd.nxt.lt(ack) {
             self.snd.nxt = ack;
         }

@@ -38,7 +38,8 @@ pub struct SendSeq {
     /// Highest sequence number sent so far plus one. SND.NXT moves back to SND.UNA when a
     /// timeout retransmits; ACKs up to this mark stay acceptable (BSD's `snd_max`).
     pub max: SeqNum,
-    /// SND.WND: the peer's receive window.
+    /// SND.WND: the peer's receive window, counted from SND.UNA (what the peer offered, less
+    /// the data acknowledged since).
     pub wnd: u32,
     /// SND.WL1: segment sequence number used for the last window update.
     pub wl1: SeqNum,
@@ -399,7 +400,7 @@ impl Connection {
         match self.state {
             State::Closed | State::TimeWait => {}
             State::SynSent => self.apply(now, Input::Close),
-            _ if self.recv_buf.readable() > 0 => self.abort(now),
+            _ if self.recv_buf.readable() > 0 => self.terminate(now, true),
             _ => {
                 self.shutdown(now);
                 if self.state == State::FinWait2 {
@@ -410,19 +411,26 @@ impl Connection {
         }
     }
 
-    /// Aborts: sends RST if the peer knows of us, drops both buffers, reaches CLOSED
-    /// (RFC 9293 §3.10.5 ABORT).
+    /// Aborts: sends RST if the peer may still send to us, drops both buffers, reaches CLOSED
+    /// (RFC 9293 §3.10.5 ABORT: a RST from SYN-RECEIVED to CLOSE-WAIT; none in SYN-SENT,
+    /// CLOSING, LAST-ACK or TIME-WAIT).
     pub fn abort(&mut self, now: Instant) {
-        if matches!(self.state, State::Closed | State::TimeWait) {
-            if self.state == State::TimeWait {
-                self.apply(now, Input::Reset);
+        let rst = !matches!(self.state, State::SynSent | State::Closing | State::LastAck);
+        self.terminate(now, rst);
+    }
+
+    /// Ends the connection at the user's request, with `<SEQ=SND.NXT><CTL=RST>` if `rst`.
+    fn terminate(&mut self, now: Instant, rst: bool) {
+        match self.state {
+            State::Closed => {}
+            State::TimeWait => self.apply(now, Input::Reset),
+            _ => {
+                if rst {
+                    self.rst = Some((self.snd.nxt, None));
+                }
+                self.fail(now, ConnError::Aborted);
             }
-            return;
         }
-        if self.state != State::SynSent {
-            self.rst = Some((self.snd.nxt, None));
-        }
-        self.fail(now, ConnError::Aborted);
     }
 
     // ---- outputs ----
@@ -457,7 +465,8 @@ impl Connection {
             Action::SendAck => self.ack_now = true,
             Action::SendFin => self.fin_queued = true,
             Action::StartTimeWait => {
-                self.ack_now = true;
+                // No ACK of its own: from FIN-WAIT-2, step eight already acknowledges the FIN;
+                // from CLOSING, the ACK of our FIN needs no answer (§3.10.7.4 step five).
                 self.timers.stop_all();
                 self.timers.set(Timer::TimeWait, now + 2 * self.config.msl);
             }

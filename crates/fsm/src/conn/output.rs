@@ -172,7 +172,7 @@ impl Connection {
             return None;
         }
         let plan = plan.unwrap_or(Plan {
-            seq: self.snd.nxt,
+            seq: self.pure_ack_seq(),
             offset: 0,
             len: 0,
             fin: false,
@@ -307,6 +307,16 @@ impl Connection {
                 .set(Timer::Persist, now + self.persist_interval());
         }
         None
+    }
+
+    /// The sequence number of a pure ACK: the highest sent (BSD's `snd_max`), not SND.NXT,
+    /// which a timeout moved back to SND.UNA while the peer may already hold everything up to
+    /// SND.MAX; an ACK from left of its window would be dropped as unacceptable, news and all.
+    /// But never past the peer's right edge (Linux's `tcp_acceptable_seq`), which a zero-window
+    /// probe's byte is, and never below SND.NXT.
+    fn pure_ack_seq(&self) -> SeqNum {
+        let right_edge = self.snd.una + self.snd.wnd;
+        self.snd.max.min(right_edge).max(self.snd.nxt)
     }
 
     fn persist_interval(&self) -> Duration {

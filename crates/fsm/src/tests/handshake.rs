@@ -188,3 +188,24 @@ fn listen_backlog_full_drops_syn() {
     h.recv_nothing();
     assert_eq!(h.ep.stats().syns_dropped, 1);
 }
+
+#[test]
+fn syn_received_ack_at_right_edge_of_full_window_establishes() {
+    // The peer filled our 262-byte window with its first data, which was lost; its ACKs now
+    // start at the right edge, RCV.NXT + RCV.WND. RFC 9293's test (SEG.SEQ < RCV.NXT +
+    // RCV.WND) would drop them, and the handshake could never complete (the simulator found
+    // this); BSD and Linux accept an empty segment at the right edge.
+    let mut h = Harness::new(crate::Config {
+        recv_buffer: 262,
+        ..crate::Config::default()
+    });
+    let local = std::net::SocketAddr::new(LOCAL_IP, LOCAL_PORT);
+    let listener = h.ep.listen(local, 8).expect("free port");
+    h.send(Seg::new(SYN, REMOTE_ISS, 0));
+    let syn_ack = h.recv_one();
+    assert_eq!(syn_ack.window, 262);
+    h.iss = syn_ack.seq.get();
+    h.send(Seg::new(ACK, Harness::their(1 + 262), h.our(1)));
+    h.conn = Some(h.ep.accept(listener).expect("handshake complete"));
+    assert_eq!(h.state(), State::Established);
+}

@@ -247,6 +247,40 @@ impl Harness {
             .shutdown(now);
     }
 
+    /// The user aborts (RFC 9293 §3.10.5 ABORT).
+    pub(crate) fn abort(&mut self) {
+        let (id, now) = (self.id(), self.now);
+        self.ep.conn_mut(id).expect("connection exists").abort(now);
+    }
+
+    /// The user drops its handle: `close` for good, as Linux's `close(2)`.
+    pub(crate) fn release(&mut self) {
+        let (id, now) = (self.id(), self.now);
+        self.ep.release(now, id);
+    }
+
+    /// Active open up to SYN-SENT: our SYN is out and its ISS learnt.
+    pub(crate) fn syn_sent() -> Self {
+        let mut h = Harness::new(Config::default());
+        h.connect();
+        let syn = h.recv_one();
+        assert_eq!(syn.flags, SYN);
+        h.iss = syn.seq.get();
+        h.drain_events();
+        h
+    }
+
+    /// Passive open up to SYN-RECEIVED: the peer's SYN in, our SYN-ACK out. The connection is
+    /// the listener's until its handshake completes, so `conn` stays `None`.
+    pub(crate) fn syn_received() -> Self {
+        let mut h = Harness::listening();
+        h.send(Seg::new(SYN, REMOTE_ISS, 0).mss(1460));
+        let syn_ack = h.recv_one();
+        assert_eq!(syn_ack.flags, SYN | ACK);
+        h.iss = syn_ack.seq.get();
+        h
+    }
+
     /// Events seen so far for our connection, drained.
     pub(crate) fn drain_events(&mut self) -> Vec<Event> {
         self.recv_pending_events();

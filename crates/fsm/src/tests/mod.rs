@@ -2,10 +2,13 @@
 //! one. One file per topic; tests are named `<state>_<event>_<outcome>`.
 
 mod harness;
+mod link;
 
 mod close;
 mod data;
 mod handshake;
 mod retransmit;
 mod rst;
+mod sim;
+mod table;
 mod window;

@@ -111,3 +111,24 @@ fn fin_wait_1_fin_retransmitted() {
     h.advance(ms(1000));
     assert_eq!(h.recv_one(), fin);
 }
+
+#[test]
+fn established_data_after_rto_acked_from_highest_seq_sent() {
+    // After a timeout SND.NXT goes back to SND.UNA, but the peer may already hold everything
+    // sent: a pure ACK carrying the rewound SND.NXT would lie left of its window, be dropped as
+    // unacceptable, and its news lost (the simulator found two sides stuck this way). BSD
+    // sends pure ACKs from the highest sequence number sent (snd_max).
+    let mut h = Harness::established();
+    h.write(&[1u8; 3 * 1460]);
+    assert_eq!(h.recv().len(), 3);
+    h.advance(ms(1000));
+    let again = h.recv_one();
+    assert_eq!(again.seq.get(), h.our(1));
+    h.send(Seg::new(ACK | PSH, Harness::their(1), h.our(1)).payload(b"x"));
+    h.advance(ms(40));
+    let ack = h.recv_one();
+    assert_eq!(ack.flags, ACK);
+    assert!(ack.payload.is_empty());
+    assert_eq!(ack.seq.get(), h.our(1 + 3 * 1460));
+    assert_eq!(ack.ack.get(), Harness::their(2));
+}

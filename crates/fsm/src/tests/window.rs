@@ -110,3 +110,64 @@ fn receiver_sws_small_read_does_not_open_window() {
     // 10 bytes freed: below min(MSS, buffer/2), so no window update.
     h.recv_nothing();
 }
+
+#[test]
+fn established_ack_without_window_update_keeps_right_edge() {
+    let mut h = Harness::established();
+    // Out of order, so SND.WL1 moves past the gap: the window is 2920 from our(1).
+    h.send(
+        Seg::new(ACK, Harness::their(11), h.our(1))
+            .payload(&[2u8; 10])
+            .window(2920),
+    );
+    h.recv_one();
+    h.write(&[1u8; 5000]);
+    assert_eq!(h.recv().len(), 2);
+    // The gap fills with a segment older than SND.WL1: its ACK counts, its window (0: the
+    // peer's buffer is full) does not (§3.10.7.4 step five). The right edge stays at our(2921),
+    // so nothing more may be sent; SND.UNA + the old SND.WND would put it at our(5841).
+    h.send(
+        Seg::new(ACK, Harness::their(1), h.our(2921))
+            .payload(&[2u8; 10])
+            .window(0),
+    );
+    let segs = h.recv();
+    assert!(
+        segs.iter().all(|s| s.payload.is_empty()),
+        "sent past the window: {segs:#?}"
+    );
+}
+
+#[test]
+fn established_ack_left_of_window_still_acknowledges_probe() {
+    // Both sides probe a zero window and each takes the other's probe byte. A probe does not
+    // advance SND.NXT, so each side's ACKs now start one octet left of the other's window: if
+    // an old segment's ACK field were ignored, neither would ever learn its probe arrived, and
+    // the two would trade ACKs forever (the simulator found this; BSD keeps processing the ACK
+    // of a segment left of the window, as here).
+    let mut h = Harness::established();
+    h.send(Seg::new(ACK, Harness::their(1), h.our(1)).window(0));
+    h.send(
+        Seg::new(ACK, Harness::their(1), h.our(1))
+            .payload(b"p")
+            .window(0),
+    );
+    h.write(b"blocked");
+    h.recv_nothing();
+    h.advance(ms(40));
+    assert_eq!(h.recv_one().ack.get(), Harness::their(2));
+    h.advance(ms(160));
+    let probe = h.recv_one();
+    assert_eq!(
+        (probe.seq.get(), probe.payload.as_slice()),
+        (h.our(1), &b"b"[..])
+    );
+    // The peer took our byte and has room now; its ACK starts at its SND.NXT, their(1).
+    h.send(Seg::new(ACK, Harness::their(1), h.our(2)).window(1000));
+    let segs = h.recv();
+    assert!(
+        segs.iter()
+            .any(|s| s.seq.get() == h.our(2) && s.payload == b"locked"),
+        "the rest should follow the probe: {segs:#?}"
+    );
+}

@@ -11,13 +11,28 @@
 //! checksum is left to the device); a batch's packets may be larger than the MTU when
 //! `gso_size` is set; and a multi-queue TUN (`IFF_MULTI_QUEUE`) is several `Device`s, one per
 //! queue, each driven by its own shard.
+//!
+//! The devices:
+//!
+//! - [`TunDevice`]: a Linux TUN interface, the kernel on the other side ([`TunConfig`] creates
+//!   and configures it);
+//! - [`MemDevice`]: an in-memory pair, two stacks in one process;
+//! - [`FaultDevice`]: wraps any device with seeded loss, duplication, reordering, delay,
+//!   corruption and a rate limit ([`Faults`]), for tests;
+//! - [`PcapTap`]: wraps any device and records every packet to a pcap file.
 
+mod fault;
 mod mem;
+mod pcap;
+mod tun;
 
 use std::io;
 use std::task::{Context, Poll};
 
+pub use fault::{FaultCounters, FaultDevice, Faults};
 pub use mem::MemDevice;
+pub use pcap::PcapTap;
+pub use tun::{DEFAULT_TX_QUEUE_LEN, TunConfig, TunDevice};
 
 /// Per-packet offload metadata (the virtio-net header's fields). Devices without offload use
 /// the default: a plain packet whose checksums are filled.
