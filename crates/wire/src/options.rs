@@ -3,7 +3,9 @@
 //! Parsing reads the option list into a [`TcpOptions`] value; unknown kinds are skipped by their
 //! length byte, and a list that breaks the kind/length rules is [`ParseError::BadOptions`].
 //! Emitting writes the options in the order Linux uses, padded with NOPs so that every option
-//! that carries 32-bit values starts on a 32-bit boundary.
+//! that carries 32-bit values starts on a 32-bit boundary. A set of options that fits in 40 bytes
+//! only without that padding (a sender may pack them so) is written back to back, then padded to
+//! a 32-bit boundary with EOL, so every option list that parses can be emitted again.
 
 use crate::error::{EmitError, ParseError};
 use crate::seq::SeqNum;
@@ -180,6 +182,16 @@ impl TcpOptions {
 
     /// Bytes the options take when emitted (a multiple of 4).
     pub fn buffer_len(&self) -> usize {
+        let aligned = self.aligned_len();
+        if aligned <= MAX_OPTIONS_LEN {
+            aligned
+        } else {
+            self.packed_len().next_multiple_of(4)
+        }
+    }
+
+    /// Length of Linux's layout, NOP-padded so that 32-bit values are 32-bit aligned.
+    fn aligned_len(&self) -> usize {
         let mut len = 0;
         if self.mss.is_some() {
             len += 4;
@@ -198,12 +210,29 @@ impl TcpOptions {
         len
     }
 
+    /// Length of the options back to back, without padding: the fewest bytes that can carry
+    /// them, so any list that parsed from at most 40 bytes fits in it.
+    fn packed_len(&self) -> usize {
+        let sack = if self.sack.is_empty() {
+            0
+        } else {
+            2 + 8 * self.sack.len()
+        };
+        4 * usize::from(self.mss.is_some())
+            + 2 * usize::from(self.sack_permitted)
+            + 10 * usize::from(self.timestamps.is_some())
+            + 3 * usize::from(self.window_scale.is_some())
+            + sack
+    }
+
     /// Writes the options into the front of `buf` and returns their length.
+    ///
+    /// The layout is Linux's, NOP-padded, unless only the unpadded one fits in 40 bytes.
     ///
     /// # Errors
     ///
-    /// [`EmitError::OptionsTooLong`] when they exceed 40 bytes (for example four SACK blocks
-    /// beside timestamps), [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`EmitError::OptionsTooLong`] when they exceed 40 bytes even unpadded (for example four
+    /// SACK blocks beside timestamps), [`EmitError::BufferTooSmall`] when `buf` is shorter than
     /// [`TcpOptions::buffer_len`].
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let len = self.buffer_len();
@@ -211,6 +240,12 @@ impl TcpOptions {
             return Err(EmitError::OptionsTooLong);
         }
         let buf = buf.get_mut(..len).ok_or(EmitError::BufferTooSmall(len))?;
+        let padded = self.aligned_len() <= MAX_OPTIONS_LEN;
+        let (nop, nops): (&[u8], &[u8]) = if padded {
+            (&[KIND_NOP], &[KIND_NOP, KIND_NOP])
+        } else {
+            (&[], &[])
+        };
         let mut at = 0;
         let mut put = |bytes: &[u8]| {
             buf[at..at + bytes.len()].copy_from_slice(bytes);
@@ -222,8 +257,11 @@ impl TcpOptions {
         }
         match (self.sack_permitted, self.timestamps) {
             (true, Some(_)) => put(&[KIND_SACK_PERMITTED, 2]),
-            (false, Some(_)) => put(&[KIND_NOP, KIND_NOP]),
-            (true, None) => put(&[KIND_NOP, KIND_NOP, KIND_SACK_PERMITTED, 2]),
+            (false, Some(_)) => put(nops),
+            (true, None) => {
+                put(nops);
+                put(&[KIND_SACK_PERMITTED, 2]);
+            }
             (false, None) => {}
         }
         if let Some(ts) = self.timestamps {
@@ -232,15 +270,19 @@ impl TcpOptions {
             put(&ts.tsecr.to_be_bytes());
         }
         if let Some(shift) = self.window_scale {
-            put(&[KIND_NOP, KIND_WINDOW_SCALE, 3, shift]);
+            put(nop);
+            put(&[KIND_WINDOW_SCALE, 3, shift]);
         }
         if !self.sack.is_empty() {
-            put(&[KIND_NOP, KIND_NOP, KIND_SACK, 2 + 8 * self.sack.len() as u8]);
+            put(nops);
+            put(&[KIND_SACK, 2 + 8 * self.sack.len() as u8]);
             for block in self.sack.as_slice() {
                 put(&block.left.get().to_be_bytes());
                 put(&block.right.get().to_be_bytes());
             }
         }
+        // RFC 9293 §3.1: the header ends on a 32-bit boundary, padded with zeros (EOL).
+        buf[at..].fill(KIND_EOL);
         Ok(len)
     }
 }
@@ -351,6 +393,25 @@ mod tests {
     }
 
     #[test]
+    fn options_that_fit_only_unpadded_are_emitted_unpadded() {
+        // Found by fuzz/fuzz_targets/parse.rs: window scale, SACK-permitted and four SACK blocks
+        // take 39 bytes back to back but 44 in Linux's NOP-padded layout. A segment carrying
+        // them parsed, and emitting it again failed with OptionsTooLong.
+        let mut bytes = vec![KIND_WINDOW_SCALE, 3, 3, KIND_SACK_PERMITTED, 2, KIND_NOP];
+        bytes.extend_from_slice(&[KIND_SACK, 34]);
+        bytes.extend(1..=32u8);
+        let opts = TcpOptions::parse(&bytes).expect("valid options");
+        assert_eq!(opts.sack.len(), 4);
+        let mut out = [0xaa; MAX_OPTIONS_LEN];
+        assert_eq!(opts.emit(&mut out), Ok(40));
+        // SACK-permitted, window scale, SACK, EOL: Linux's order without the NOPs.
+        assert_eq!(out[..5], [KIND_SACK_PERMITTED, 2, KIND_WINDOW_SCALE, 3, 3]);
+        assert_eq!(out[5..7], [KIND_SACK, 34]);
+        assert_eq!(out[39], KIND_EOL);
+        assert_eq!(TcpOptions::parse(&out), Ok(opts));
+    }
+
+    #[test]
     fn short_buffer_is_an_error() {
         let opts = TcpOptions {
             mss: Some(536),
@@ -359,7 +420,8 @@ mod tests {
         assert_eq!(opts.emit(&mut [0; 3]), Err(EmitError::BufferTooSmall(4)));
     }
 
-    pub(crate) fn arb_options() -> impl Strategy<Value = TcpOptions> {
+    /// Any options, including sets too long for one header.
+    fn arb_any_options() -> impl Strategy<Value = TcpOptions> {
         let block = (any::<u32>(), any::<u32>()).prop_map(|(l, r)| SackBlock {
             left: SeqNum::new(l),
             right: SeqNum::new(r),
@@ -382,11 +444,18 @@ mod tests {
                 for b in blocks {
                     opts.sack.push(b);
                 }
-                while opts.buffer_len() > MAX_OPTIONS_LEN {
-                    opts.sack.truncate(opts.sack.len() - 1);
-                }
                 opts
             })
+    }
+
+    /// Options that fit in one header (SACK blocks dropped until they do).
+    pub(crate) fn arb_options() -> impl Strategy<Value = TcpOptions> {
+        arb_any_options().prop_map(|mut opts| {
+            while opts.buffer_len() > MAX_OPTIONS_LEN {
+                opts.sack.truncate(opts.sack.len() - 1);
+            }
+            opts
+        })
     }
 
     proptest! {
@@ -396,6 +465,18 @@ mod tests {
             let len = opts.emit(&mut buf).expect("fits");
             prop_assert_eq!(len % 4, 0);
             prop_assert_eq!(TcpOptions::parse(&buf[..len]), Ok(opts));
+        }
+
+        #[test]
+        fn every_set_that_fits_unpadded_is_emitted(opts in arb_any_options()) {
+            let mut buf = [0u8; MAX_OPTIONS_LEN];
+            match opts.emit(&mut buf) {
+                Ok(len) => prop_assert_eq!(TcpOptions::parse(&buf[..len]), Ok(opts)),
+                Err(e) => {
+                    prop_assert_eq!(e, EmitError::OptionsTooLong);
+                    prop_assert!(opts.packed_len() > MAX_OPTIONS_LEN);
+                }
+            }
         }
 
         #[test]

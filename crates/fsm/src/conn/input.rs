@@ -147,7 +147,9 @@ impl Connection {
     /// Step one: the four cases of segment acceptability.
     fn check_sequence(&self, seg: &TcpRepr<'_>) -> Acceptable {
         let len = seg.seq_len();
-        let wnd = self.recv_buf.window() as u32;
+        // RCV.WND is the window we advertised, not the free buffer behind it: a wider test
+        // would make blind injection easier (RFC 5961 §1).
+        let wnd = self.rcv.wnd_remaining(self.rcv_adv);
         let nxt = self.rcv.nxt;
         let ok = match (len, wnd) {
             (0, 0) => seg.seq == nxt,

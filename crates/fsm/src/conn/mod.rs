@@ -62,6 +62,18 @@ pub struct RecvSeq {
     pub irs: SeqNum,
 }
 
+impl RecvSeq {
+    /// What is left of the window we advertised up to `right_edge`: RCV.WND as the peer sees
+    /// it now.
+    fn wnd_remaining(&self, right_edge: SeqNum) -> u32 {
+        if right_edge.gt(self.nxt) {
+            right_edge - self.nxt
+        } else {
+            0
+        }
+    }
+}
+
 /// One TCP connection, from the first SYN to CLOSED.
 #[derive(Debug)]
 pub struct Connection {

@@ -357,11 +357,7 @@ impl Connection {
         {
             self.rcv_adv = edge;
         }
-        self.rcv.wnd = if self.rcv_adv.gt(self.rcv.nxt) {
-            self.rcv_adv - self.rcv.nxt
-        } else {
-            0
-        };
+        self.rcv.wnd = self.rcv.wnd_remaining(self.rcv_adv);
         u16::try_from(self.rcv.wnd).unwrap_or(u16::MAX)
     }
 }

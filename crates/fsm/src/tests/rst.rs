@@ -107,3 +107,14 @@ fn established_close_with_unread_data_sends_rst() {
     assert_eq!(segs.last().map(|s| s.flags), Some(RST));
     assert_eq!(h.ep.connection_count(), 0);
 }
+
+#[test]
+fn established_rst_beyond_advertised_window_dropped_silently() {
+    // The receive buffer (256 KiB) is larger than the 16-bit window we advertised (65535):
+    // RCV.WND is what the peer was told, so a RST 100 000 octets ahead is outside it.
+    let mut h = Harness::established();
+    h.send(Seg::new(RST, Harness::their(100_000), 0));
+    h.recv_nothing();
+    assert_eq!(h.state(), State::Established);
+    assert_eq!(h.ep.conn(h.id()).map(|c| c.stats().challenge_acks), Some(0));
+}
