@@ -36,7 +36,9 @@ pub struct ListenId(u32);
 /// What the endpoint tells its driver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndpointEvent {
-    /// An event of a connection the user holds (active, or accepted).
+    /// An event of a connection the user holds or held (active, or accepted). A connection the
+    /// user released still reports its way to CLOSED, the end of a compact TIME-WAIT included,
+    /// under its now stale id.
     Conn(ConnId, Event),
     /// A listener's accept queue gained a connection.
     Incoming(ListenId),
@@ -89,6 +91,8 @@ struct Listener {
 /// retransmitted FIN, and when to forget it.
 #[derive(Clone, Copy, Debug)]
 struct TimeWait {
+    /// The connection it was, so its end is reported under the same (now stale) id.
+    id: ConnId,
     snd_nxt: SeqNum,
     rcv_nxt: SeqNum,
     expires: Instant,
@@ -407,7 +411,7 @@ impl Endpoint {
                         .get(&tuple)
                         .is_some_and(|tw| tw.expires <= now)
                     {
-                        self.time_wait.remove(&tuple);
+                        self.end_time_wait(tuple);
                     }
                 }
             }
@@ -592,6 +596,7 @@ impl Endpoint {
         if user_gone && conn.state() == State::TimeWait {
             if let Some(expires) = conn.poll_timeout() {
                 let entry = TimeWait {
+                    id,
                     snd_nxt: conn.snd().nxt,
                     rcv_nxt: conn.rcv().nxt,
                     expires,
@@ -653,6 +658,19 @@ impl Endpoint {
         self.insert(conn, Some(id));
     }
 
+    /// Forgets a TIME-WAIT entry, reporting TIME-WAIT → CLOSED for the connection it was.
+    fn end_time_wait(&mut self, tuple: FourTuple) {
+        if let Some(tw) = self.time_wait.remove(&tuple) {
+            let to_closed = Event::StateChanged {
+                from: State::TimeWait,
+                to: State::Closed,
+            };
+            self.events.push_back(EndpointEvent::Conn(tw.id, to_closed));
+            self.events
+                .push_back(EndpointEvent::Conn(tw.id, Event::Closed(None)));
+        }
+    }
+
     /// A segment for a TIME-WAIT entry: re-acknowledge a FIN (restarting 2 MSL), accept a new
     /// SYN past the old sequence space (RFC 9293 §3.10.7.4 note, RFC 6191's rule for
     /// reopening), ignore a duplicate ACK, acknowledge anything else. Returns false when the
@@ -663,12 +681,12 @@ impl Endpoint {
         };
         if seg.flags.rst() {
             if seg.seq == tw.rcv_nxt {
-                self.time_wait.remove(&tuple);
+                self.end_time_wait(tuple);
             }
             return true;
         }
         if seg.flags.syn() && !seg.flags.ack() && seg.seq.gt(tw.rcv_nxt) {
-            self.time_wait.remove(&tuple);
+            self.end_time_wait(tuple);
             return false;
         }
         if seg.flags.fin() {

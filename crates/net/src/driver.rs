@@ -167,6 +167,13 @@ fn dispatch_events(inner: &mut Inner) {
                     waiters.wake();
                 }
             }
+            EndpointEvent::Conn(id, Event::StateChanged { from, to }) => {
+                // Logged in the connection's span while a handle holds it; a connection the
+                // user dropped still closes in the background, and that is logged too.
+                let span = inner.conns.get(&id).map(|slot| slot.span.clone());
+                let _in_span = span.as_ref().map(tracing::Span::enter);
+                debug!(conn = ?id, %from, %to, "state");
+            }
             EndpointEvent::Conn(id, event) => {
                 let Some(slot) = inner.conns.get_mut(&id) else {
                     continue;
@@ -179,9 +186,7 @@ fn dispatch_events(inner: &mut Inner) {
                         slot.connect.wake();
                     }
                     Event::Closed(_) => Inner::wake_all(slot),
-                    Event::StateChanged { from, to } => {
-                        debug!(conn = ?id, %from, %to, "state");
-                    }
+                    Event::StateChanged { .. } => {}
                 }
             }
         }

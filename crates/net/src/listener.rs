@@ -134,13 +134,7 @@ impl TcpListener {
             else {
                 return Poll::Pending;
             };
-            inner.conns.insert(
-                id,
-                ConnSlot {
-                    connected: true,
-                    ..ConnSlot::default()
-                },
-            );
+            inner.conns.insert(id, ConnSlot::new(id, local, peer, true));
             drop(inner);
             return Poll::Ready(Ok((
                 TcpStream::new(self.stack.clone(), id, local, peer),

@@ -2,7 +2,7 @@
 //! wakers of the tasks waiting on it.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -33,13 +33,28 @@ pub(crate) struct Inner {
 }
 
 /// Wakers of the tasks waiting on one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ConnSlot {
     pub(crate) read: Waiters,
     pub(crate) write: Waiters,
     pub(crate) connect: Waiters,
     /// The connection reached ESTABLISHED at least once.
     pub(crate) connected: bool,
+    /// The connection's tracing span: its state changes are logged inside it.
+    pub(crate) span: tracing::Span,
+}
+
+impl ConnSlot {
+    /// The slot of a connection the user now holds, `connected` once the handshake is done.
+    pub(crate) fn new(id: ConnId, local: SocketAddr, peer: SocketAddr, connected: bool) -> Self {
+        ConnSlot {
+            read: Waiters::default(),
+            write: Waiters::default(),
+            connect: Waiters::default(),
+            connected,
+            span: tracing::debug_span!("conn", id = ?id, %local, %peer),
+        }
+    }
 }
 
 /// Stack-wide counters.

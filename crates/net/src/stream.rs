@@ -123,7 +123,9 @@ impl TcpStream {
                 .connect(now, SocketAddr::new(local_ip, 0), addr)
                 .map_err(error::connect)?;
             let local = inner.endpoint.conn(id).map_or(addr, |c| c.local());
-            inner.conns.insert(id, ConnSlot::default());
+            inner
+                .conns
+                .insert(id, ConnSlot::new(id, local, addr, false));
             TcpStream::new(stack.clone(), id, local, addr)
         };
         stack.shared.wake_driver.notify_one();

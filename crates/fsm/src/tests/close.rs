@@ -161,3 +161,31 @@ fn client_passive_close_close_wait_last_ack() {
     h.send(Seg::new(ACK, Harness::their(2), h.our(2)));
     assert_eq!(h.state(), State::Closed);
 }
+
+#[test]
+fn time_wait_released_reports_closed_after_2msl() {
+    let mut h = Harness::established();
+    h.shutdown();
+    h.recv_one();
+    h.send(Seg::new(FIN | ACK, Harness::their(1), h.our(2)));
+    h.recv_one();
+    h.release();
+    h.recv_nothing();
+    // The user let go: the connection became a compact TIME-WAIT entry.
+    assert_eq!(h.ep.connection_count(), 0);
+    assert_eq!(h.ep.time_wait_count(), 1);
+    h.drain_events();
+    h.advance(ms(60_000));
+    assert_eq!(h.ep.time_wait_count(), 0);
+    let events = h.drain_events();
+    assert_eq!(
+        events,
+        [
+            Event::StateChanged {
+                from: State::TimeWait,
+                to: State::Closed
+            },
+            Event::Closed(None)
+        ]
+    );
+}
