@@ -131,8 +131,21 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, root: Option<Arc<
         .serve_connection(TokioIo::new(stream), service)
         .await;
     if let Err(e) = served {
-        eprintln!("http_server: {peer}: connection ended: {e}");
+        eprintln!("http_server: {peer}: connection ended: {}", error_chain(&e));
     }
+}
+
+/// An error and its sources on one line: hyper's own message is generic ("connection error"),
+/// the I/O error under it says what happened.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
 }
 
 /// Answers one request and logs it.
@@ -546,6 +559,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn error_chain_names_every_cause() {
+        assert_eq!(error_chain(&io::Error::other("alone")), "alone");
+        #[derive(Debug)]
+        struct Wrap(io::Error);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("connection error")
+            }
+        }
+        impl std::error::Error for Wrap {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let wrapped = Wrap(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
+        assert_eq!(error_chain(&wrapped), "connection error: reset");
     }
 
     #[test]

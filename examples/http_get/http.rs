@@ -173,7 +173,9 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 
 /// `HTTP/1.x SP 3DIGIT SP reason` (RFC 9112 §4); a missing reason is tolerated.
 fn parse_status_line(line: &[u8]) -> Result<(String, u16, String), HttpError> {
-    let rest = line.strip_prefix(b"HTTP/1.").ok_or(HttpError::BadStatusLine)?;
+    let rest = line
+        .strip_prefix(b"HTTP/1.")
+        .ok_or(HttpError::BadStatusLine)?;
     let [minor @ b'0'..=b'9', b' ', d0, d1, d2, tail @ ..] = rest else {
         return Err(HttpError::BadStatusLine);
     };
@@ -189,11 +191,18 @@ fn parse_status_line(line: &[u8]) -> Result<(String, u16, String), HttpError> {
         [b' ', reason @ ..] => reason,
         _ => return Err(HttpError::BadStatusLine),
     };
-    if reason.iter().any(|&b| b < b' ' && b != b'\t' || b == 0x7f) {
+    if reason
+        .iter()
+        .any(|&b| (b < b' ' && b != b'\t') || b == 0x7f)
+    {
         return Err(HttpError::BadStatusLine);
     }
     let version = format!("HTTP/1.{}", char::from(*minor));
-    Ok((version, status, String::from_utf8_lossy(reason).into_owned()))
+    Ok((
+        version,
+        status,
+        String::from_utf8_lossy(reason).into_owned(),
+    ))
 }
 
 /// Header (or trailer) lines: `name: value`, the name a token with no space before the colon
@@ -204,7 +213,7 @@ fn parse_fields<'a>(
 ) -> Result<Vec<(String, String)>, HttpError> {
     let mut fields: Vec<(String, String)> = Vec::new();
     for line in lines {
-        if line.iter().any(|&b| b < b' ' && b != b'\t' || b == 0x7f) {
+        if line.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
             return Err(error);
         }
         if let [b' ' | b'\t', ..] = line {
@@ -306,8 +315,11 @@ enum Chunked {
     Size(Vec<u8>),
     /// Inside a chunk's data: bytes left.
     Data(u64),
-    /// After a chunk's data: its line end (the bytes so far).
-    DataEnd(Vec<u8>),
+    /// After a chunk's data: its line end (`cr` once the CR has come).
+    DataEnd {
+        /// The CR has come; the LF is next.
+        cr: bool,
+    },
     /// After the last chunk: the trailer section (the bytes so far).
     Trailers(Vec<u8>),
 }
@@ -341,11 +353,6 @@ impl Body {
             trailers: Vec::new(),
             done: matches!(framing, Framing::Empty | Framing::Length(0)),
         }
-    }
-
-    /// The framing.
-    pub fn framing(&self) -> Framing {
-        self.framing
     }
 
     /// True once the whole body has arrived (never for [`Framing::UntilClose`]: only the end of
@@ -431,10 +438,10 @@ impl Body {
     fn chunked_step(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, HttpError> {
         match &mut self.chunked {
             Chunked::Size(line) => {
-                let (taken, complete) = take_line(line, input, MAX_CHUNK_LINE, HttpError::BadChunk)?;
-                if complete {
-                    let size = parse_chunk_size(strip_cr(&line[..line.len() - 1]))?;
-                    self.chunked = match size {
+                let (taken, complete) =
+                    take_line(line, input, MAX_CHUNK_LINE).ok_or(HttpError::BadChunk)?;
+                if let Some(line) = complete.then(|| line.strip_suffix(b"\n")).flatten() {
+                    self.chunked = match parse_chunk_size(strip_cr(line))? {
                         0 => Chunked::Trailers(Vec::new()),
                         n => Chunked::Data(n),
                     };
@@ -442,42 +449,43 @@ impl Body {
                 Ok(taken)
             }
             Chunked::Data(left) => {
-                let n = input.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+                let n = input
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
                 *left -= n as u64;
                 if *left == 0 {
-                    self.chunked = Chunked::DataEnd(Vec::new());
+                    self.chunked = Chunked::DataEnd { cr: false };
                 }
                 self.take_data(&input[..n], out);
                 Ok(n)
             }
-            Chunked::DataEnd(line) => {
-                let (taken, complete) = take_line(line, input, 2, HttpError::BadChunk)?;
-                if complete {
-                    if strip_cr(&line[..line.len() - 1]) != b"" {
-                        return Err(HttpError::BadChunk);
-                    }
-                    self.chunked = Chunked::Size(Vec::new());
+            // The CRLF (or bare LF) after a chunk's data, checked byte by byte.
+            Chunked::DataEnd { cr } => match input.first() {
+                Some(b'\r') if !*cr => {
+                    *cr = true;
+                    Ok(1)
                 }
-                Ok(taken)
-            }
-            Chunked::Trailers(section) => self.trailer_step(input),
+                Some(b'\n') => {
+                    self.chunked = Chunked::Size(Vec::new());
+                    Ok(1)
+                }
+                _ => Err(HttpError::BadChunk),
+            },
+            Chunked::Trailers(_) => self.trailer_step(input),
         }
     }
 
-    /// Reads one trailer line; the empty line ends the body.
+    /// Reads one line of the trailer section; its empty line ends the body.
     fn trailer_step(&mut self, input: &[u8]) -> Result<usize, HttpError> {
         let Chunked::Trailers(section) = &mut self.chunked else {
             return Ok(0);
         };
         let start = section.len();
-        let (taken, complete) = take_line(section, input, MAX_TRAILERS, HttpError::BadTrailers)?;
+        let (taken, complete) =
+            take_line(section, input, MAX_TRAILERS).ok_or(HttpError::BadTrailers)?;
         if complete && strip_cr(&section[start..section.len() - 1]).is_empty() {
-            let end = start.saturating_sub(0);
-            let lines = section[..end]
-                .split(|&b| b == b'\n')
-                .map(strip_cr)
-                .filter(|l| !l.is_empty());
-            self.trailers = parse_fields(lines, HttpError::BadTrailers)?;
+            let lines = section[..start].split(|&b| b == b'\n').map(strip_cr);
+            self.trailers = parse_fields(lines.filter(|l| !l.is_empty()), HttpError::BadTrailers)?;
             self.done = true;
         }
         Ok(taken)
@@ -485,22 +493,17 @@ impl Body {
 }
 
 /// Appends `input` to `line` up to and including the first LF, keeping `line` within `max`
-/// bytes. Returns the bytes taken and whether the LF arrived.
-fn take_line(
-    line: &mut Vec<u8>,
-    input: &[u8],
-    max: usize,
-    error: HttpError,
-) -> Result<(usize, bool), HttpError> {
+/// bytes (`None` past it). Returns the bytes taken and whether the LF arrived.
+fn take_line(line: &mut Vec<u8>, input: &[u8], max: usize) -> Option<(usize, bool)> {
     let (taken, complete) = match input.iter().position(|&b| b == b'\n') {
         Some(i) => (i + 1, true),
         None => (input.len(), false),
     };
     if line.len() + taken > max {
-        return Err(error);
+        return None;
     }
     line.extend_from_slice(&input[..taken]);
-    Ok((taken, complete))
+    Some((taken, complete))
 }
 
 /// `chunk-size [ chunk-ext ]`: hex digits, then optionally whitespace and `;`-extensions,
@@ -663,7 +666,10 @@ mod tests {
         long.extend(vec![b'x'; MAX_HEAD]);
         long.extend_from_slice(b"\r\n\r\n");
         assert_eq!(parse_head(&long), Err(HttpError::HeadTooLong));
-        let many = format!("HTTP/1.1 200 OK\r\n{}\r\n", "A: b\r\n".repeat(MAX_FIELDS + 1));
+        let many = format!(
+            "HTTP/1.1 200 OK\r\n{}\r\n",
+            "A: b\r\n".repeat(MAX_FIELDS + 1)
+        );
         assert_eq!(parse_head(many.as_bytes()), Err(HttpError::TooManyFields));
     }
 
@@ -719,7 +725,16 @@ mod tests {
 
     #[test]
     fn bad_content_lengths_are_errors() {
-        for value in ["-1", "abc", "1 2", "+5", "0x10", "", "99999999999999999999", "5, 6"] {
+        for value in [
+            "-1",
+            "abc",
+            "1 2",
+            "+5",
+            "0x10",
+            "",
+            "99999999999999999999",
+            "5, 6",
+        ] {
             let text = format!("HTTP/1.1 200 OK\r\nContent-Length: {value}\r\n\r\n");
             assert_eq!(
                 framing(&head(&text)),
@@ -856,8 +871,8 @@ mod tests {
 
     #[test]
     fn until_close_body() {
-        let (_, body, _) = decode_all_splits(b"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nall of it\r\n\r\n")
-            .unwrap();
+        let (_, body, _) =
+            decode_all_splits(b"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nall of it\r\n\r\n").unwrap();
         assert_eq!(body, b"all of it\r\n\r\n");
     }
 
@@ -870,8 +885,11 @@ mod tests {
     #[test]
     fn binary_body_is_byte_exact() {
         let payload: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
-        let mut response =
-            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", payload.len()).into_bytes();
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            payload.len()
+        )
+        .into_bytes();
         response.extend_from_slice(&payload);
         let (_, body, _) = decode(&response, 1000).unwrap();
         assert_eq!(body, payload);

@@ -267,7 +267,10 @@ mod tests {
 
     #[test]
     fn trailing_dot_of_a_name_is_dropped() {
-        assert_eq!(url("http://example.com./").host, Host::Name("example.com".into()));
+        assert_eq!(
+            url("http://example.com./").host,
+            Host::Name("example.com".into())
+        );
     }
 
     #[test]
@@ -328,7 +331,12 @@ mod tests {
 
     #[test]
     fn characters_that_would_break_the_request_line_are_refused() {
-        for text in ["http://h/a b", "http://h/\r\nX: y", "http://h/é", "http://h/\t"] {
+        for text in [
+            "http://h/a b",
+            "http://h/\r\nX: y",
+            "http://h/é",
+            "http://h/\t",
+        ] {
             assert_eq!(Url::parse(text), Err(UrlError::BadChar), "{text:?}");
         }
     }
