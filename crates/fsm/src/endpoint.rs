@@ -372,9 +372,15 @@ impl Endpoint {
             SocketAddr::new(ip.src, seg.src_port),
         );
         if let Some(&id) = self.by_tuple.get(&tuple) {
-            if let Some(slot) = self.slot_mut(id) {
-                slot.conn.handle_segment(now, seg);
+            let Some(slot) = self.slot_mut(id) else {
+                return;
+            };
+            // A connection that reached CLOSED (reset, timed out) but that the user still
+            // holds is a TCB no more: answer as §3.10.7.1 says for CLOSED.
+            if slot.conn.state() == State::Closed {
+                return self.reply_closed(tuple, seg);
             }
+            slot.conn.handle_segment(now, seg);
             return self.after_conn(id);
         }
         if self.time_wait.contains_key(&tuple) && self.on_time_wait(now, tuple, seg) {

@@ -97,20 +97,44 @@ async fn send<D: Device>(shared: &Shared, device: &mut D, tx: &mut Batch) -> io:
     Ok(())
 }
 
-/// One round under the lock. Returns true when segments are left to send.
+/// One round under the lock: feed the received packets, fire due timers, collect what to send.
+/// Returns true when work is left (the transmit batch filled up first).
+///
+/// What the engine decides to send after a packet is collected right after that packet, before
+/// the next one is fed: the engine already coalesces ACKs (delayed ACK: one per two full
+/// segments), and duplicate ACKs for out-of-order data must each go out (RFC 5681 §4.2), or
+/// the peer cannot fast-retransmit.
 fn process(shared: &Shared, rx: &mut Batch, tx: &mut Batch) -> bool {
     let mut inner = shared.lock();
     let now = shared.now();
-    for (bytes, _) in rx.iter() {
+    let mut consumed = 0;
+    let mut full = tx.is_full();
+    for (bytes, _) in rx.unsent() {
+        if full {
+            break;
+        }
         inner.counters.packets_in += 1;
         on_packet(&mut inner, now, bytes, tx);
+        consumed += 1;
+        full = collect(&mut inner, now, tx);
     }
-    rx.clear();
-    inner.endpoint.handle_timeout(now);
-    let mut more = false;
+    rx.mark_sent(consumed);
+    if rx.all_sent() {
+        rx.clear();
+    }
+    if !full {
+        inner.endpoint.handle_timeout(now);
+        full = collect(&mut inner, now, tx);
+    }
+    dispatch_events(&mut inner);
+    full || !rx.is_empty()
+}
+
+/// Moves the engine's segments into the transmit batch; returns true when it filled up.
+fn collect(inner: &mut Inner, now: Instant, tx: &mut Batch) -> bool {
     while let Some(spare) = tx.spare() {
         let Some(packet) = inner.endpoint.poll_transmit(now) else {
-            break;
+            return false;
         };
         trace!(src = %packet.ip.src, dst = %packet.ip.dst, seq = %packet.tcp.seq,
                ack = %packet.tcp.ack, flags = %packet.tcp.flags, len = packet.tcp.payload.len(),
@@ -119,10 +143,8 @@ fn process(shared: &Shared, rx: &mut Batch, tx: &mut Batch) -> bool {
             Ok(len) => tx.commit(len, PacketMeta::default()),
             Err(e) => warn!(error = %e, "segment could not be emitted"),
         }
-        more = tx.is_full();
     }
-    dispatch_events(&mut inner);
-    more
+    true
 }
 
 fn on_packet(inner: &mut Inner, now: Instant, bytes: &[u8], tx: &mut Batch) {

@@ -282,6 +282,7 @@ impl Connection {
         self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);
         if self.snd.wnd > 0 {
             self.timers.stop(Timer::Persist);
+            self.persist_backoff = 0;
         }
     }
 
@@ -374,7 +375,15 @@ impl Connection {
             }
         }
         let in_order = self.peer_fin == Some(self.recv_buf.contiguous_end());
-        if self.read_closed || !in_order || !self.state.receives_data() {
+        if self.read_closed || !self.state.receives_data() {
+            return;
+        }
+        if !in_order {
+            // A FIN past a gap is out-of-order arrival: a duplicate ACK at once (RFC 5681 §4.2),
+            // even when it carries no data.
+            if seg.flags.fin() {
+                self.ack_now = true;
+            }
             return;
         }
         self.read_closed = true;

@@ -103,8 +103,11 @@ pub struct Connection {
     rtt_timer: RttTimer,
     /// Consecutive retransmission timeouts without progress.
     retries: u32,
-    /// Consecutive zero-window probes without the window opening.
+    /// Zero-window probes since the peer last answered anything (the give-up count: RFC 9293
+    /// §3.8.6.1 MUST-37 keeps a connection whose peer answers).
     probes: u32,
+    /// Doublings of the persist interval since the window last opened (SHLD-30's backoff).
+    persist_backoff: u32,
     /// A pure ACK is owed now (out-of-order data, a window update, a challenge).
     ack_now: bool,
     /// Full-sized segments received since our last ACK (RFC 9293 §3.8.6.3: ACK every second).
@@ -176,6 +179,7 @@ impl Connection {
             rtt_timer: RttTimer::default(),
             retries: 0,
             probes: 0,
+            persist_backoff: 0,
             ack_now: false,
             unacked_full_segments: 0,
             probe_now: false,

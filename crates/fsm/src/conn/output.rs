@@ -114,6 +114,7 @@ impl Connection {
         if self.probes > self.config.data_retries {
             return self.fail(now, ConnError::TimedOut);
         }
+        self.persist_backoff = self.persist_backoff.saturating_add(1);
         self.probe_now = true;
     }
 
@@ -321,7 +322,7 @@ impl Connection {
 
     fn persist_interval(&self) -> Duration {
         let base = self.rtt.rto();
-        base.saturating_mul(1 << self.probes.min(16))
+        base.saturating_mul(1 << self.persist_backoff.min(16))
             .min(PERSIST_MAX)
     }
 

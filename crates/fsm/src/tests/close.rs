@@ -189,3 +189,16 @@ fn time_wait_released_reports_closed_after_2msl() {
         ]
     );
 }
+
+#[test]
+fn established_bare_fin_after_gap_gets_duplicate_ack_at_once() {
+    let mut h = Harness::established();
+    h.send(Seg::new(FIN | ACK, Harness::their(1001), h.our(1)));
+    // RFC 5681 §4.2: out-of-order arrival, even without data, is acknowledged at once.
+    let dup = h.recv_one();
+    assert_eq!(dup.ack.get(), Harness::their(1));
+    h.send(Seg::new(ACK, Harness::their(1), h.our(1)).payload(&[7u8; 1000]));
+    let ack = h.recv_one();
+    assert_eq!(ack.ack.get(), Harness::their(1002));
+    assert_eq!(h.state(), State::CloseWait);
+}

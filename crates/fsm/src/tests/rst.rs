@@ -118,3 +118,16 @@ fn established_rst_beyond_advertised_window_dropped_silently() {
     assert_eq!(h.state(), State::Established);
     assert_eq!(h.ep.conn(h.id()).map(|c| c.stats().challenge_acks), Some(0));
 }
+
+#[test]
+fn closed_but_held_segment_answered_with_rst() {
+    // Reset by the peer, the connection is CLOSED while the user still holds it: a later
+    // segment gets the RST of §3.10.7.1.
+    let mut h = Harness::established();
+    h.send(Seg::new(RST, Harness::their(1), 0));
+    assert_eq!(h.state(), State::Closed);
+    h.send(Seg::new(ACK | PSH, Harness::their(1), h.our(1)).payload(b"late"));
+    let rst = h.recv_one();
+    assert_eq!(rst.flags, RST);
+    assert_eq!(rst.seq.get(), h.our(1));
+}

@@ -171,3 +171,32 @@ fn established_ack_left_of_window_still_acknowledges_probe() {
         "the rest should follow the probe: {segs:#?}"
     );
 }
+
+#[test]
+fn established_zero_window_probes_back_off_while_the_peer_answers() {
+    // RFC 9293 §3.8.6.1: the interval doubles even though every probe is acknowledged (with a
+    // zero window); the answers only keep the connection from giving up.
+    let mut h = Harness::established();
+    h.send(Seg::new(ACK, Harness::their(1), h.our(1)).window(0));
+    h.write(b"blocked");
+    // Nothing can go out; the persist timer starts now.
+    h.recv_nothing();
+    let mut gaps = Vec::new();
+    let mut last = h.now;
+    for _ in 0..4 {
+        let mut waited = 0;
+        loop {
+            h.advance(ms(1));
+            waited += 1;
+            if let Some(probe) = h.recv().pop() {
+                assert_eq!(probe.payload, b"b");
+                break;
+            }
+            assert!(waited < 100_000, "no probe");
+        }
+        gaps.push(h.now - last);
+        last = h.now;
+        h.send(Seg::new(ACK, Harness::their(1), h.our(1)).window(0));
+    }
+    assert_eq!(gaps, [ms(200), ms(400), ms(800), ms(1600)]);
+}
