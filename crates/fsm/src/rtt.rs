@@ -79,6 +79,15 @@ impl RttEstimator {
             .map_or(self.max_rto, |rto| rto.min(self.max_rto))
     }
 
+    /// RFC 6298 §5.7: after a SYN timed out, and while no RTT has been measured, data
+    /// transmission starts from `rto` (3 s) rather than the initial 1 s.
+    pub(crate) fn fall_back(&mut self, rto: Duration) {
+        if self.srtt.is_none() {
+            self.base_rto = clamp(rto, self.min_rto, self.max_rto);
+            self.backoffs = 0;
+        }
+    }
+
     /// Backs the timer off after it expired (RFC 6298 §5.5): the next [`rto`](Self::rto)
     /// doubles, up to `max_rto`.
     pub(crate) fn backoff(&mut self) {

@@ -103,6 +103,8 @@ pub struct Connection {
     rtt_timer: RttTimer,
     /// Consecutive retransmission timeouts without progress.
     retries: u32,
+    /// Our SYN or SYN-ACK timed out at least once (RFC 6298 §5.7).
+    syn_timed_out: bool,
     /// Zero-window probes since the peer last answered anything (the give-up count: RFC 9293
     /// §3.8.6.1 MUST-37 keeps a connection whose peer answers).
     probes: u32,
@@ -135,6 +137,8 @@ pub struct Connection {
 
 /// Bytes of IP + TCP headers subtracted from the MTU for the default MSS (RFC 9293 §3.7.1).
 const DEFAULT_PEER_MSS: usize = 536;
+/// The RTO data transmission starts from after a SYN timed out (RFC 6298 §5.7).
+const SYN_TIMEOUT_FALLBACK_RTO: Duration = Duration::from_secs(3);
 /// Initial window in segments (RFC 6928).
 const INITIAL_WINDOW_SEGMENTS: u32 = 10;
 
@@ -178,6 +182,7 @@ impl Connection {
             rtt: RttEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
             rtt_timer: RttTimer::default(),
             retries: 0,
+            syn_timed_out: false,
             probes: 0,
             persist_backoff: 0,
             ack_now: false,
@@ -492,6 +497,9 @@ impl Connection {
             }
         }
         if next == State::Established {
+            if self.syn_timed_out {
+                self.rtt.fall_back(SYN_TIMEOUT_FALLBACK_RTO);
+            }
             self.push_event(Event::Connected);
             self.push_event(Event::Writable);
             if self.fin_queued {

@@ -100,6 +100,7 @@ impl Connection {
         if self.retries > limit {
             return self.fail(now, ConnError::TimedOut);
         }
+        self.syn_timed_out |= matches!(self.state, State::SynSent | State::SynReceived);
         self.rtt.backoff();
         // Karn: the segment being timed is about to be sent again.
         self.rtt_timer.invalidate();

@@ -132,3 +132,23 @@ fn established_data_after_rto_acked_from_highest_seq_sent() {
     assert_eq!(ack.seq.get(), h.our(1 + 3 * 1460));
     assert_eq!(ack.ack.get(), Harness::their(2));
 }
+
+#[test]
+fn syn_sent_timeout_makes_data_start_from_a_3s_rto() {
+    // RFC 6298 §5.7: the SYN timed out and Karn's rule leaves no RTT sample, so the first data
+    // is retransmitted after 3 s, not 1 s.
+    let mut h = Harness::new(Config::default());
+    h.connect();
+    h.iss = h.recv_one().seq.get();
+    h.advance(ms(1000));
+    h.recv_one();
+    h.send(Seg::new(SYN | ACK, REMOTE_ISS, h.our(1)).mss(1460));
+    h.recv_one();
+    assert_eq!(h.ep.conn(h.id()).map(|c| c.rto()), Some(ms(3000)));
+    h.write(b"data");
+    h.recv_one();
+    h.advance(ms(2999));
+    h.recv_nothing();
+    h.advance(ms(1));
+    assert_eq!(h.recv_one().payload, b"data");
+}
