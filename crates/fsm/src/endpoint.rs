@@ -11,10 +11,10 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use wire::{IpRepr, Packet, SeqNum, TcpFlags, TcpOptions, TcpRepr};
+use wire::{IpRepr, Packet, SeqNum, TcpFlags, TcpRepr};
 
 use crate::config::Config;
-use crate::conn::Connection;
+use crate::conn::{Connection, bare_segment};
 use crate::error::{ConnectError, ListenError};
 use crate::event::Event;
 use crate::isn::{PortAllocator, Secrets};
@@ -728,12 +728,7 @@ impl Endpoint {
 
     fn reply_rst(&mut self, tuple: FourTuple, seq: SeqNum, ack: Option<SeqNum>) {
         self.stats.resets_sent += 1;
-        let flags = if ack.is_some() {
-            TcpFlags::RST | TcpFlags::ACK
-        } else {
-            TcpFlags::RST
-        };
-        self.queue_reply(tuple, seq, ack, flags);
+        self.queue_reply(tuple, seq, ack, TcpFlags::RST);
     }
 
     fn queue_reply(&mut self, tuple: FourTuple, seq: SeqNum, ack: Option<SeqNum>, flags: TcpFlags) {
@@ -748,17 +743,7 @@ impl Endpoint {
                 dst: remote.ip(),
                 hop_limit: self.config.hop_limit,
             },
-            tcp: TcpRepr {
-                src_port: local.port(),
-                dst_port: remote.port(),
-                seq,
-                ack: ack.unwrap_or_default(),
-                flags,
-                window: 0,
-                urgent: 0,
-                options: TcpOptions::default(),
-                payload: &[],
-            },
+            tcp: bare_segment((local.port(), remote.port()), seq, ack, flags),
         });
     }
 }

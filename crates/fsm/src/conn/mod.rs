@@ -8,6 +8,8 @@
 
 mod input;
 mod output;
+
+pub(crate) use output::bare_segment;
 pub(crate) mod timers;
 
 use core::time::Duration;

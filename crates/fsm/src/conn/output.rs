@@ -25,6 +25,31 @@ pub(crate) struct Outgoing {
     len: usize,
 }
 
+/// A segment with no data, no options and a zero window: RSTs, and the endpoint's replies for
+/// connections it does not hold. The ACK flag is set when `ack` is given.
+pub(crate) fn bare_segment(
+    (src_port, dst_port): (u16, u16),
+    seq: SeqNum,
+    ack: Option<SeqNum>,
+    flags: TcpFlags,
+) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port,
+        dst_port,
+        seq,
+        ack: ack.unwrap_or_default(),
+        flags: if ack.is_some() {
+            flags | TcpFlags::ACK
+        } else {
+            flags
+        },
+        window: 0,
+        urgent: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    }
+}
+
 /// What the data path decided to send.
 struct Plan {
     seq: SeqNum,
@@ -121,21 +146,12 @@ impl Connection {
 
     fn rst_segment(&mut self, seq: SeqNum, ack: Option<SeqNum>) -> TcpRepr<'static> {
         self.stats.segments_sent += 1;
-        let mut flags = TcpFlags::RST;
-        if ack.is_some() {
-            flags |= TcpFlags::ACK;
-        }
-        TcpRepr {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
+        bare_segment(
+            (self.local.port(), self.remote.port()),
             seq,
-            ack: ack.unwrap_or_default(),
-            flags,
-            window: 0,
-            urgent: 0,
-            options: TcpOptions::default(),
-            payload: &[],
-        }
+            ack,
+            TcpFlags::RST,
+        )
     }
 
     /// Our SYN (active open) or SYN-ACK (passive or simultaneous open), first or again.
