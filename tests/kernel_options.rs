@@ -1,7 +1,8 @@
 //! The TCP options the kernel negotiated with the stack, read back from the kernel's side with
 //! `ss -tino` in the test's namespace: the MSS the kernel uses is the one the stack
-//! advertised, in the stack's SYN and in its SYN-ACK, and nothing else was negotiated (window
-//! scaling, timestamps and SACK are not implemented yet).
+//! advertised, in the stack's SYN and in its SYN-ACK, less the 12 bytes of the timestamps both
+//! agreed to (RFC 7323 §3.2); window scaling is on, with the stack's shift for its 256 KB
+//! receive buffer (RFC 7323 §2.2); SACK is not implemented yet.
 //!
 //! `ss` prints `ts` and `sack` only with `-o` (iproute2 6.1 reads the option bits under
 //! `--options`); without it their absence proves nothing. So a kernel-to-kernel connection in
@@ -121,41 +122,49 @@ async fn negotiated_with(stack: &Stack, v6: bool) -> (Negotiated, Negotiated) {
     (from_syn, from_syn_ack)
 }
 
-/// Today's options: the MSS and nothing else.
-fn assert_only_mss(negotiated: &Negotiated, mss: u32, what: &str) {
+/// The stack's shift for its default 256 KB receive buffer: 65535 << 3 is the first to cover it.
+const STACK_WSCALE: u8 = 3;
+
+/// The options the stack offers (RFC 7323 window scaling and timestamps), agreed to by the
+/// kernel, which also offers SACK-permitted, which the stack does not answer.
+fn assert_negotiated(negotiated: &Negotiated, mss: u32, what: &str) {
     assert_eq!(
-        negotiated.mss, mss,
-        "{what}: the kernel uses the stack's MSS"
+        negotiated.mss,
+        mss - 12,
+        "{what}: the kernel uses the stack's MSS, less the timestamp option's 12 bytes"
     );
-    // The stack sends only the MSS option today. Window scaling, timestamps and SACK come with
-    // the "modern TCP" issue (docs/COMPLIANCE.md, "Not yet"): when it lands, these flip to
-    // `Some(_)` and `true`, and `mss` drops by the timestamp option's 12 bytes.
-    assert_eq!(negotiated.wscale, None, "{what}: no window scaling yet");
-    assert!(!negotiated.ts, "{what}: no timestamps yet");
+    // `wscale:SND,RCV` from the kernel's side: SND is the stack's shift.
+    assert_eq!(
+        negotiated.wscale.map(|(snd, _)| snd),
+        Some(STACK_WSCALE),
+        "{what}: window scaling with the stack's shift"
+    );
+    assert!(negotiated.ts, "{what}: timestamps");
+    // SACK comes with the rest of the "modern TCP" issue (docs/COMPLIANCE.md, "Not yet").
     assert!(!negotiated.sack, "{what}: no SACK yet");
 }
 
 #[test]
-fn kernel_negotiates_only_mss_with_stack_v4() {
+fn kernel_negotiates_wscale_and_ts_with_stack_v4() {
     ns::run(LIMIT, || async {
         kernel_to_kernel_shows_every_option().await;
         let stack = ns::stack();
         let (syn, syn_ack) = negotiated_with(&stack, false).await;
         // MTU 1500 less 20 bytes of IPv4 header and 20 of TCP header.
-        assert_only_mss(&syn, 1460, "the stack's SYN");
-        assert_only_mss(&syn_ack, 1460, "the stack's SYN-ACK");
+        assert_negotiated(&syn, 1460, "the stack's SYN");
+        assert_negotiated(&syn_ack, 1460, "the stack's SYN-ACK");
     });
 }
 
 #[test]
-fn kernel_negotiates_only_mss_with_stack_v6() {
+fn kernel_negotiates_wscale_and_ts_with_stack_v6() {
     ns::run(LIMIT, || async {
         kernel_to_kernel_shows_every_option().await;
         let stack = ns::stack();
         let (syn, syn_ack) = negotiated_with(&stack, true).await;
         // IPv6's header is 20 bytes longer.
-        assert_only_mss(&syn, 1440, "the stack's SYN");
-        assert_only_mss(&syn_ack, 1440, "the stack's SYN-ACK");
+        assert_negotiated(&syn, 1440, "the stack's SYN");
+        assert_negotiated(&syn_ack, 1440, "the stack's SYN-ACK");
     });
 }
 
@@ -169,7 +178,26 @@ fn kernel_uses_the_stack_configured_mss() {
             ..fsm::Config::default()
         });
         let (syn, syn_ack) = negotiated_with(&stack, false).await;
-        assert_only_mss(&syn, 1000, "the stack's SYN");
-        assert_only_mss(&syn_ack, 1000, "the stack's SYN-ACK");
+        assert_negotiated(&syn, 1000, "the stack's SYN");
+        assert_negotiated(&syn_ack, 1000, "the stack's SYN-ACK");
+    });
+}
+
+/// With both options off in the stack's configuration, the kernel negotiates neither: only the
+/// MSS, whole.
+#[test]
+fn kernel_negotiates_only_mss_with_options_off() {
+    ns::run(LIMIT, || async {
+        let stack = ns::stack_with(fsm::Config {
+            window_scaling: false,
+            timestamps: false,
+            ..fsm::Config::default()
+        });
+        let (syn, syn_ack) = negotiated_with(&stack, false).await;
+        for (seen, what) in [(syn, "the stack's SYN"), (syn_ack, "the stack's SYN-ACK")] {
+            assert_eq!(seen.mss, 1460, "{what}: the stack's MSS");
+            assert_eq!(seen.wscale, None, "{what}: no window scaling");
+            assert!(!seen.ts && !seen.sack, "{what}: no timestamps, no SACK");
+        }
     });
 }

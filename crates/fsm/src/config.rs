@@ -55,6 +55,12 @@ pub struct Config {
     pub max_connections: usize,
     /// TTL / hop limit of our packets.
     pub hop_limit: u8,
+    /// Offer the Window Scale option (RFC 7323 §2), with the shift the receive buffer needs
+    /// (Linux's `tcp_window_scaling`).
+    pub window_scaling: bool,
+    /// Offer the Timestamps option (RFC 7323 §3): RTT samples from every ACK and PAWS
+    /// (Linux's `tcp_timestamps`).
+    pub timestamps: bool,
 }
 
 impl Default for Config {
@@ -77,6 +83,8 @@ impl Default for Config {
             ephemeral_ports: 49152..=65535,
             max_connections: 65536,
             hop_limit: 64,
+            window_scaling: true,
+            timestamps: true,
         }
     }
 }

@@ -11,10 +11,10 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use wire::{IpRepr, Packet, SeqNum, TcpFlags, TcpRepr};
+use wire::{IpRepr, Packet, SeqNum, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 
 use crate::config::Config;
-use crate::conn::{Connection, bare_segment};
+use crate::conn::{Connection, bare_segment, ts_clock};
 use crate::error::{ConnectError, ListenError};
 use crate::event::Event;
 use crate::isn::{PortAllocator, Secrets};
@@ -95,6 +95,9 @@ struct TimeWait {
     id: ConnId,
     snd_nxt: SeqNum,
     rcv_nxt: SeqNum,
+    /// The timestamp clock's offset and TS.Recent, when timestamps were in use: every reply
+    /// carries them (RFC 7323 §3.2).
+    ts: Option<(u32, u32)>,
     expires: Instant,
 }
 
@@ -346,7 +349,8 @@ impl Endpoint {
             local
         };
         let iss = self.iss(local, remote, now);
-        let conn = Connection::connect(self.config.clone(), now, local, remote, iss);
+        let ts_offset = self.secrets.ts_offset(local, remote);
+        let conn = Connection::connect(self.config.clone(), now, local, remote, iss, ts_offset);
         Ok(self.insert(conn, None))
     }
 
@@ -605,6 +609,7 @@ impl Endpoint {
                     id,
                     snd_nxt: conn.snd().nxt,
                     rcv_nxt: conn.rcv().nxt,
+                    ts: conn.ts_echo(),
                     expires,
                 };
                 self.time_wait.insert(tuple, entry);
@@ -659,8 +664,11 @@ impl Endpoint {
             listener.half_open += 1;
         }
         let (local, remote) = tuple;
-        let iss = self.iss(local, remote, now);
-        let conn = Connection::accept_syn(self.config.clone(), now, local, remote, iss, seg);
+        let isn = (
+            self.iss(local, remote, now),
+            self.secrets.ts_offset(local, remote),
+        );
+        let conn = Connection::accept_syn(self.config.clone(), now, local, remote, isn, seg);
         self.insert(conn, Some(id));
     }
 
@@ -709,7 +717,14 @@ impl Endpoint {
             return true;
         }
         let (snd_nxt, rcv_nxt) = (tw.snd_nxt, tw.rcv_nxt);
-        self.queue_reply(tuple, snd_nxt, Some(rcv_nxt), TcpFlags::ACK);
+        let options = TcpOptions {
+            timestamps: tw.ts.map(|(offset, recent)| Timestamps {
+                tsval: ts_clock(now, offset),
+                tsecr: recent,
+            }),
+            ..TcpOptions::default()
+        };
+        self.queue_reply(tuple, (snd_nxt, Some(rcv_nxt)), TcpFlags::ACK, options);
         true
     }
 
@@ -728,10 +743,16 @@ impl Endpoint {
 
     fn reply_rst(&mut self, tuple: FourTuple, seq: SeqNum, ack: Option<SeqNum>) {
         self.stats.resets_sent += 1;
-        self.queue_reply(tuple, seq, ack, TcpFlags::RST);
+        self.queue_reply(tuple, (seq, ack), TcpFlags::RST, TcpOptions::default());
     }
 
-    fn queue_reply(&mut self, tuple: FourTuple, seq: SeqNum, ack: Option<SeqNum>, flags: TcpFlags) {
+    fn queue_reply(
+        &mut self,
+        tuple: FourTuple,
+        (seq, ack): (SeqNum, Option<SeqNum>),
+        flags: TcpFlags,
+        options: TcpOptions,
+    ) {
         if self.replies.len() >= MAX_REPLIES {
             self.stats.replies_dropped += 1;
             return;
@@ -743,7 +764,10 @@ impl Endpoint {
                 dst: remote.ip(),
                 hop_limit: self.config.hop_limit,
             },
-            tcp: bare_segment((local.port(), remote.port()), seq, ack, flags),
+            tcp: TcpRepr {
+                options,
+                ..bare_segment((local.port(), remote.port()), seq, ack, flags)
+            },
         });
     }
 }

@@ -13,8 +13,8 @@
 //!
 //! The connection lifecycle is RFC 9293's figure 5, written as one pure function,
 //! [`transition`]; segment arrival follows §3.10.7 step by step; retransmission follows
-//! RFC 6298; ISNs RFC 6528; RST and SYN handling RFC 5961. docs/COMPLIANCE.md maps each rule to
-//! its code and test.
+//! RFC 6298; ISNs RFC 6528; RST and SYN handling RFC 5961; window scaling, timestamps and PAWS
+//! RFC 7323. docs/COMPLIANCE.md maps each rule to its code and test.
 //!
 //! ```text
 //! client                                              server

@@ -23,4 +23,7 @@ pub struct Stats {
     pub challenge_acks: u64,
     /// Duplicate data received.
     pub duplicates: u64,
+    /// Segments dropped by PAWS or for lacking the negotiated Timestamps option (RFC 7323 §5,
+    /// §3.2).
+    pub paws_drops: u64,
 }

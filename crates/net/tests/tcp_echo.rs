@@ -268,10 +268,15 @@ async fn nodelay_sends_small_writes_without_waiting_for_acks() {
         let net = Net::v4();
         let (mut client, mut server) = net.pair(7).await;
         client.set_nodelay(nodelay).unwrap();
-        client.write_all(b"a").await.unwrap();
         let mut byte = [0; 1];
+        // Reading the first byte opens the server's window from the 64 KB a SYN-ACK can offer
+        // to its scaled 256 KB (RFC 7323 §2.2): that window update acknowledges at once.
+        client.write_all(b"0").await.unwrap();
         server.read_exact(&mut byte).await.unwrap();
-        // The first byte arrived; its ACK is delayed. Send the second and time its arrival.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.write_all(b"a").await.unwrap();
+        server.read_exact(&mut byte).await.unwrap();
+        // The byte arrived; its ACK is delayed. Send the next and time its arrival.
         let start = tokio::time::Instant::now();
         client.write_all(b"b").await.unwrap();
         server.read_exact(&mut byte).await.unwrap();
@@ -294,7 +299,8 @@ async fn info_reports_state_mss_rtt_and_counters() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let info = client.info().unwrap();
     assert_eq!(info.state, State::Established);
-    assert_eq!(info.mss, 1460);
+    // 1460 less the 12 bytes of the timestamps both ends agreed to (RFC 7323 §3.2).
+    assert_eq!(info.mss, 1448);
     // The in-memory link has no delay: RTT samples are (near) zero, and the RTO sits at its
     // floor.
     assert!(info.srtt.is_some());

@@ -4,9 +4,10 @@
 
 use core::time::Duration;
 
-use wire::{SeqNum, TcpRepr};
+use wire::TcpRepr;
 
 use super::Connection;
+use super::rfc7323::TsCheck;
 use super::timers::Timer;
 use crate::error::ConnError;
 use crate::event::Event;
@@ -63,9 +64,9 @@ impl Connection {
             return;
         }
         self.stats.segments_received += 1;
-        self.on_peer_syn(seg);
+        self.on_peer_syn(now, seg);
         if ack_ok {
-            self.on_new_ack(now, seg.ack);
+            self.on_new_ack(now, seg);
             self.snd.wl2 = seg.ack;
             self.apply(now, Input::RecvSynAck);
         } else {
@@ -77,7 +78,10 @@ impl Connection {
 
     /// §3.10.7.4: SYN-RECEIVED and the synchronized states.
     fn on_segment_synchronized(&mut self, now: Instant, seg: &TcpRepr<'_>) {
-        if self.on_time_wait_fin(now, seg) || self.on_duplicate_syn(seg) {
+        if self.on_timestamps(self.opts.check(now, seg))
+            || self.on_time_wait_fin(now, seg)
+            || self.on_duplicate_syn(seg)
+        {
             return;
         }
         let acceptable = self.check_sequence(seg);
@@ -96,6 +100,7 @@ impl Connection {
             return;
         }
         self.stats.segments_received += 1;
+        self.opts.on_acceptable(now, seg);
         if seg.flags.rst() {
             return self.on_rst(now, seg);
         }
@@ -117,6 +122,19 @@ impl Connection {
             // Data against a zero window (a window probe): acknowledge, taking none of it.
             self.ack_now = true;
         }
+    }
+
+    /// RFC 7323 §3.2 and §5.3 R1, before the sequence check: a segment without the
+    /// negotiated timestamps is dropped silently, an old one (PAWS) dropped and acknowledged.
+    /// Returns whether it was dropped.
+    fn on_timestamps(&mut self, check: TsCheck) -> bool {
+        match check {
+            TsCheck::Pass => return false,
+            TsCheck::Missing => {}
+            TsCheck::Old => self.ack_now = true,
+        }
+        self.stats.paws_drops += 1;
+        true
     }
 
     /// TIME-WAIT: "the only thing that can arrive is a retransmission of the remote FIN":
@@ -226,15 +244,16 @@ impl Connection {
         }
         self.probes = 0;
         if self.snd.una.lt(seg.ack) {
-            self.on_new_ack(now, seg.ack);
+            self.on_new_ack(now, seg);
         }
         self.update_send_window(seg);
         self.on_fin_acked(now)
     }
 
-    /// SND.UNA advances to `ack`: release acknowledged data, take an RTT sample, manage the
+    /// SND.UNA advances to `seg.ack`: release acknowledged data, take an RTT sample, manage the
     /// retransmission timer (RFC 6298 §5.2-5.3).
-    fn on_new_ack(&mut self, now: Instant, ack: SeqNum) {
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let ack = seg.ack;
         // The data acknowledged: what lies before `ack`, less the SYN and FIN it may cover.
         let before = self.send_buf.start();
         let data_start = self.snd_seq(before);
@@ -253,7 +272,9 @@ impl Connection {
         if self.snd.nxt.lt(ack) {
             self.snd.nxt = ack;
         }
-        if let Some(sample) = self.rtt_timer.on_ack(self.snd_mark(ack), now) {
+        let timed = self.rtt_timer.on_ack(self.snd_mark(ack), now);
+        // RFC 7323 §4.1: with timestamps, every ACK of new data is a sample, from its TSecr.
+        if let Some(sample) = self.opts.rtt_sample(now, seg).or(timed) {
             self.rtt.on_sample(sample);
         }
         self.retries = 0;
@@ -276,7 +297,8 @@ impl Connection {
         if !(self.snd.una.le(seg.ack) && newer) {
             return;
         }
-        self.snd.wnd = u32::from(seg.window);
+        // RFC 7323 §2.3: SEG.WND of a non-SYN segment is scaled by Snd.Wind.Shift.
+        self.snd.wnd = u32::from(seg.window) << self.opts.snd_wscale();
         self.snd.wl1 = seg.seq;
         self.snd.wl2 = seg.ack;
         self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);

@@ -8,8 +8,10 @@
 
 mod input;
 mod output;
+mod rfc7323;
 
 pub(crate) use output::bare_segment;
+pub(crate) use rfc7323::ts_clock;
 pub(crate) mod timers;
 
 use core::time::Duration;
@@ -28,6 +30,7 @@ use crate::send_buf::SendBuf;
 use crate::state::{Action, Input, State, transition};
 use crate::stats::Stats;
 use crate::time::Instant;
+use rfc7323::Rfc7323;
 use timers::{Timer, TimerTable};
 
 /// The send sequence variables of RFC 9293 §3.3.1.
@@ -133,6 +136,8 @@ pub struct Connection {
     challenge_window: Instant,
     challenges_in_window: u32,
     nodelay: bool,
+    /// Window scaling and timestamps (RFC 7323).
+    opts: Rfc7323,
     events: VecDeque<Event>,
     stats: Stats,
 }
@@ -151,6 +156,7 @@ impl Connection {
         local: SocketAddr,
         remote: SocketAddr,
         iss: SeqNum,
+        ts_offset: u32,
     ) -> Self {
         let mss = our_mss(&config, local);
         Connection {
@@ -198,6 +204,7 @@ impl Connection {
             challenge_window: now,
             challenges_in_window: 0,
             nodelay: config.nodelay,
+            opts: Rfc7323::new(&config, ts_offset),
             events: VecDeque::new(),
             stats: Stats::default(),
             config,
@@ -212,8 +219,9 @@ impl Connection {
         local: SocketAddr,
         remote: SocketAddr,
         iss: SeqNum,
+        ts_offset: u32,
     ) -> Self {
-        let mut conn = Connection::new(config, now, local, remote, iss);
+        let mut conn = Connection::new(config, now, local, remote, iss, ts_offset);
         conn.apply(now, Input::ActiveOpen);
         conn
     }
@@ -225,13 +233,13 @@ impl Connection {
         now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
-        iss: SeqNum,
+        (iss, ts_offset): (SeqNum, u32),
         syn: &TcpRepr<'_>,
     ) -> Self {
-        let mut conn = Connection::new(config, now, local, remote, iss);
+        let mut conn = Connection::new(config, now, local, remote, iss, ts_offset);
         conn.passive = true;
         conn.state = State::Listen;
-        conn.on_peer_syn(syn);
+        conn.on_peer_syn(now, syn);
         conn.apply(now, Input::RecvSyn);
         conn
     }
@@ -271,6 +279,18 @@ impl Connection {
     /// The effective send MSS.
     pub fn mss(&self) -> usize {
         self.snd_mss
+    }
+
+    /// The window scale shifts in effect, `(peer's, ours)` (RFC 7323 Snd.Wind.Shift and
+    /// Rcv.Wind.Shift), once both SYNs carried the option.
+    pub fn window_scale(&self) -> Option<(u8, u8)> {
+        self.opts.window_scale()
+    }
+
+    /// True once both SYNs carried the Timestamps option (RFC 7323 §3.2): every segment
+    /// carries it from then on.
+    pub fn timestamps(&self) -> bool {
+        self.opts.timestamps()
     }
 
     /// The smoothed round-trip time (RFC 6298 SRTT), once measured.
@@ -522,11 +542,14 @@ impl Connection {
         }
     }
 
-    /// Takes the peer's ISN, window and MSS from its SYN (RFC 9293 §3.10.7.2-3).
-    fn on_peer_syn(&mut self, syn: &TcpRepr<'_>) {
+    /// Takes the peer's ISN, window, MSS and RFC 7323 options from its SYN (RFC 9293
+    /// §3.10.7.2-3).
+    fn on_peer_syn(&mut self, now: Instant, syn: &TcpRepr<'_>) {
+        self.opts.on_peer_syn(now, syn);
         self.rcv.irs = syn.seq;
         self.rcv.nxt = syn.seq + 1;
         self.rcv_adv = self.rcv.nxt;
+        // RFC 7323 §2.2: the window of a SYN is never scaled.
         self.snd.wnd = u32::from(syn.window);
         self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);
         self.snd.wl1 = syn.seq;
@@ -539,7 +562,12 @@ impl Connection {
             DEFAULT_PEER_MSS
         };
         let theirs = syn.options.mss.map_or(default, usize::from);
-        self.snd_mss = theirs.clamp(1, ours);
+        // RFC 6691: the MSS counts no TCP options, so every segment's timestamps come out of
+        // the payload (1448 bytes on a 1500-byte MTU, as Linux sends).
+        self.snd_mss = theirs
+            .clamp(1, ours)
+            .saturating_sub(self.opts.option_overhead())
+            .max(1);
         self.cwnd = INITIAL_WINDOW_SEGMENTS * self.snd_mss as u32;
     }
 
@@ -585,16 +613,19 @@ impl Connection {
         if !self.state.receives_data() {
             return;
         }
-        let edge = self.rcv.nxt + self.window_to_advertise();
+        let edge = self.rcv.nxt + self.window_to_advertise(self.opts.rcv_wscale());
         let threshold = self.snd_mss.min(self.config.recv_buffer / 2) as u32;
         if edge.gt(self.rcv_adv) && edge - self.rcv_adv >= threshold {
             self.ack_now = true;
         }
     }
 
-    /// The receive window we may offer now (before the SWS rule), within the 16-bit field.
-    fn window_to_advertise(&self) -> u32 {
-        (self.recv_buf.window() as u32).min(u32::from(u16::MAX))
+    /// The receive window we may offer now (before the SWS rule), within the 16-bit field
+    /// shifted by `shift`, and rounded down to a multiple of 2^shift so that we never offer
+    /// more than the buffer holds (RFC 7323 §2.3).
+    fn window_to_advertise(&self, shift: u8) -> u32 {
+        let free = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
+        (free.min(u32::from(u16::MAX) << shift) >> shift) << shift
     }
 }
 
@@ -613,6 +644,12 @@ impl Connection {
     /// removed (CLOSED, with no RST left to send).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed && self.rst.is_none()
+    }
+
+    /// For the endpoint's compact TIME-WAIT entry: the timestamp clock's offset and TS.Recent,
+    /// when timestamps are in use.
+    pub(crate) fn ts_echo(&self) -> Option<(u32, u32)> {
+        self.opts.ts_echo()
     }
 
     fn arm_retransmit(&mut self, now: Instant) {

@@ -167,18 +167,17 @@ impl Connection {
         self.snd.nxt = self.snd.iss + 1;
         self.snd.max = self.snd.max.max(self.snd.nxt);
         self.note_sent(now, retransmit, 0);
+        let mss = u16::try_from(super::our_mss(&self.config, self.local)).ok();
         TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq: self.snd.iss,
             ack,
             flags,
-            window: self.advertise_window(),
+            // RFC 7323 §2.2: the window of a SYN is never scaled.
+            window: self.advertise_window(0),
             urgent: 0,
-            options: TcpOptions {
-                mss: u16::try_from(super::our_mss(&self.config, self.local)).ok(),
-                ..TcpOptions::default()
-            },
+            options: self.opts.syn_options(now, mss, flags.ack()),
             payload: &[],
         }
     }
@@ -229,9 +228,9 @@ impl Connection {
             seq: plan.seq,
             ack: self.rcv.nxt,
             flags,
-            window: self.advertise_window(),
+            window: self.advertise_window(self.opts.rcv_wscale()),
             urgent: 0,
-            options: TcpOptions::default(),
+            options: self.opts.segment_options(now),
             payload: &[],
         };
         Some(Outgoing {
@@ -359,6 +358,7 @@ impl Connection {
 
     /// Every segment we send carries the ACK: nothing is owed any more.
     fn on_ack_sent(&mut self) {
+        self.opts.on_ack_sent(self.rcv.nxt);
         self.ack_now = false;
         self.unacked_full_segments = 0;
         self.timers.stop(Timer::DelayedAck);
@@ -366,16 +366,27 @@ impl Connection {
 
     /// The window field: free receive space, but with receiver-side SWS avoidance
     /// (RFC 9293 §3.8.6.2.2): the right edge moves forward only by at least
-    /// min(MSS, buffer/2), and never moves back.
-    fn advertise_window(&mut self) -> u16 {
-        let edge = self.rcv.nxt + self.window_to_advertise();
+    /// min(MSS, buffer/2), and never moves back. Scaled, it is right-shifted by `shift`
+    /// (RFC 7323 §2.3): a new edge is rounded down, never past the buffer; an edge kept is
+    /// rounded up when the buffer has room, so rounding does not move it back (§2.4).
+    fn advertise_window(&mut self, shift: u8) -> u16 {
+        let edge = self.rcv.nxt + self.window_to_advertise(shift);
         let threshold = self.snd_mss.min(self.config.recv_buffer / 2) as u32;
         if self.rcv_adv.lt(self.rcv.nxt)
             || (edge.gt(self.rcv_adv) && edge - self.rcv_adv >= threshold)
         {
             self.rcv_adv = edge;
         }
+        let wnd = self.rcv.wnd_remaining(self.rcv_adv);
+        let free = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
+        let up = wnd.div_ceil(1 << shift);
+        let field = if up << shift <= free {
+            up
+        } else {
+            wnd >> shift
+        };
+        self.rcv_adv = self.rcv_adv.max(self.rcv.nxt + (field << shift));
         self.rcv.wnd = self.rcv.wnd_remaining(self.rcv_adv);
-        u16::try_from(self.rcv.wnd).unwrap_or(u16::MAX)
+        u16::try_from(field).unwrap_or(u16::MAX)
     }
 }

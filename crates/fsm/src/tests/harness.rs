@@ -4,7 +4,7 @@
 use core::time::Duration;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use wire::{IpRepr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
+use wire::{IpRepr, SeqNum, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 
 use crate::{Config, ConnId, Endpoint, EndpointEvent, Event, Instant, ListenId, State};
 
@@ -56,6 +56,27 @@ impl Seg {
 
     pub(crate) fn mss(mut self, mss: u16) -> Self {
         self.options.mss = Some(mss);
+        self
+    }
+
+    /// Offers or echoes timestamps (RFC 7323 §3).
+    pub(crate) fn ts(mut self, tsval: u32, tsecr: u32) -> Self {
+        self.options.timestamps = Some(Timestamps { tsval, tsecr });
+        self
+    }
+
+    /// Offers window scaling with `shift` (RFC 7323 §2).
+    pub(crate) fn wscale(mut self, shift: u8) -> Self {
+        self.options.window_scale = Some(shift);
+        self
+    }
+
+    /// The segment with its TSval and TSecr zeroed, for comparing segments sent at different
+    /// times.
+    pub(crate) fn without_ts(mut self) -> Self {
+        if let Some(ts) = self.options.timestamps.as_mut() {
+            *ts = Timestamps::default();
+        }
         self
     }
 

@@ -7,6 +7,7 @@ mod link;
 mod close;
 mod data;
 mod handshake;
+mod options;
 mod retransmit;
 mod rst;
 mod sim;

@@ -217,6 +217,8 @@ fn config(rng: &mut Rng) -> Config {
         send_buffer: buffer(rng),
         recv_buffer: buffer(rng),
         nodelay: rng.chance(0.5),
+        window_scaling: rng.chance(0.8),
+        timestamps: rng.chance(0.8),
         msl: MSL,
         ..Config::default()
     }
@@ -551,25 +553,34 @@ impl Sim<'_> {
             }
         };
         // TIME-WAIT and CLOSED answer with window 0: nothing more may arrive anyway.
-        let open = side
-            .conn
-            .and_then(|id| side.ep.conn(id))
-            .is_some_and(|c| c.state().is_synchronized() && c.state() != State::TimeWait);
+        let conn = side.conn.and_then(|id| side.ep.conn(id));
+        let open =
+            conn.is_some_and(|c| c.state().is_synchronized() && c.state() != State::TimeWait);
+        // RFC 7323 §2.3: the window field counts units of 2^Rcv.Wind.Shift bytes.
+        let shift = conn
+            .and_then(|c| c.window_scale())
+            .map_or(0, |(_, ours)| ours);
+        let mtu = usize::from(side.ep.config().mss.min(peer.ep.config().mss)) + 40;
         while let Some(packet) = side.ep.poll_transmit(now) {
             if self.trace {
                 eprintln!("{now:?} {i}→{} sends {}", 1 - i, format_segment(&packet));
             }
             let tcp = &packet.tcp;
             if open && tcp.flags.ack() && !tcp.flags.syn() && !tcp.flags.rst() {
-                // RFC 9293 §3.8.6.2.2: the right edge of the window offered never moves left.
-                let edge = tcp.ack + u32::from(tcp.window);
-                if side.right_edge.is_some_and(|last| edge.lt(last)) {
+                // RFC 9293 §3.8.6.2.2: the right edge of the window offered never moves left,
+                // but for the rounding of a scaled window, less than one unit (RFC 7323 §2.4).
+                let edge = tcp.ack + (u32::from(tcp.window) << shift);
+                let rounding = (1 << shift) - 1;
+                if side
+                    .right_edge
+                    .is_some_and(|last| (edge + rounding).lt(last))
+                {
                     return Err(format!(
                         "side {i} moved its right edge back from {:?} to {edge}",
                         side.right_edge
                     ));
                 }
-                side.right_edge = Some(edge);
+                side.right_edge = Some(side.right_edge.map_or(edge, |last| last.max(edge)));
             }
             // Data stays within the window the peer offered last, but for a zero-window probe's
             // one byte (RFC 9293 §3.8.6.1).
@@ -585,6 +596,14 @@ impl Sim<'_> {
                 ));
             }
             let len = packet.emit(&mut buf).map_err(|e| format!("emit: {e}"))?;
+            // The MSS is the MTU less 40 bytes of IPv4 + TCP headers (IPv6 takes 20 from the
+            // MSS): options, timestamps included, come out of the payload (RFC 6691).
+            if len > mtu {
+                return Err(format!(
+                    "side {i} sent {len} bytes over a {mtu}-byte MTU: {}",
+                    format_segment(&packet)
+                ));
+            }
             self.link.send(i, now, &buf[..len]);
         }
         Ok(())
