@@ -2,7 +2,7 @@
 //! `ss -tino` in the test's namespace: the MSS the kernel uses is the one the stack
 //! advertised, in the stack's SYN and in its SYN-ACK, less the 12 bytes of the timestamps both
 //! agreed to (RFC 7323 §3.2); window scaling is on, with the stack's shift for its 256 KB
-//! receive buffer (RFC 7323 §2.2); SACK is not implemented yet.
+//! receive buffer (RFC 7323 §2.2); SACK-permitted is exchanged both ways (RFC 2018 §2).
 //!
 //! `ss` prints `ts` and `sack` only with `-o` (iproute2 6.1 reads the option bits under
 //! `--options`); without it their absence proves nothing. So a kernel-to-kernel connection in
@@ -125,8 +125,8 @@ async fn negotiated_with(stack: &Stack, v6: bool) -> (Negotiated, Negotiated) {
 /// The stack's shift for its default 256 KB receive buffer: 65535 << 3 is the first to cover it.
 const STACK_WSCALE: u8 = 3;
 
-/// The options the stack offers (RFC 7323 window scaling and timestamps), agreed to by the
-/// kernel, which also offers SACK-permitted, which the stack does not answer.
+/// The options the stack offers (RFC 7323 window scaling and timestamps, RFC 2018
+/// SACK-permitted), agreed to by the kernel.
 fn assert_negotiated(negotiated: &Negotiated, mss: u32, what: &str) {
     assert_eq!(
         negotiated.mss,
@@ -140,12 +140,11 @@ fn assert_negotiated(negotiated: &Negotiated, mss: u32, what: &str) {
         "{what}: window scaling with the stack's shift"
     );
     assert!(negotiated.ts, "{what}: timestamps");
-    // SACK comes with the rest of the "modern TCP" issue (docs/COMPLIANCE.md, "Not yet").
-    assert!(!negotiated.sack, "{what}: no SACK yet");
+    assert!(negotiated.sack, "{what}: SACK-permitted in both SYNs");
 }
 
 #[test]
-fn kernel_negotiates_wscale_and_ts_with_stack_v4() {
+fn kernel_negotiates_wscale_ts_and_sack_with_stack_v4() {
     ns::run(LIMIT, || async {
         kernel_to_kernel_shows_every_option().await;
         let stack = ns::stack();
@@ -157,7 +156,7 @@ fn kernel_negotiates_wscale_and_ts_with_stack_v4() {
 }
 
 #[test]
-fn kernel_negotiates_wscale_and_ts_with_stack_v6() {
+fn kernel_negotiates_wscale_ts_and_sack_with_stack_v6() {
     ns::run(LIMIT, || async {
         kernel_to_kernel_shows_every_option().await;
         let stack = ns::stack();
@@ -183,7 +182,7 @@ fn kernel_uses_the_stack_configured_mss() {
     });
 }
 
-/// With both options off in the stack's configuration, the kernel negotiates neither: only the
+/// With every option off in the stack's configuration, the kernel negotiates none: only the
 /// MSS, whole.
 #[test]
 fn kernel_negotiates_only_mss_with_options_off() {
@@ -191,6 +190,7 @@ fn kernel_negotiates_only_mss_with_options_off() {
         let stack = ns::stack_with(fsm::Config {
             window_scaling: false,
             timestamps: false,
+            sack: false,
             ..fsm::Config::default()
         });
         let (syn, syn_ack) = negotiated_with(&stack, false).await;

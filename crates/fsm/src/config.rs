@@ -61,6 +61,10 @@ pub struct Config {
     /// Offer the Timestamps option (RFC 7323 §3): RTT samples from every ACK and PAWS
     /// (Linux's `tcp_timestamps`).
     pub timestamps: bool,
+    /// Offer SACK-permitted (RFC 2018 §2): when both SYNs carry it, our ACKs report
+    /// out-of-order data in SACK blocks, and duplicates in D-SACK blocks (RFC 2883) (Linux's
+    /// `tcp_sack`).
+    pub sack: bool,
 }
 
 impl Default for Config {
@@ -85,6 +89,7 @@ impl Default for Config {
             hop_limit: 64,
             window_scaling: true,
             timestamps: true,
+            sack: true,
         }
     }
 }

@@ -91,7 +91,6 @@ impl RecvBuf {
     }
 
     /// The out-of-order ranges `(start, end)` in increasing order, for SACK blocks.
-    #[cfg(test)]
     pub(crate) fn ooo_ranges(&self) -> impl Iterator<Item = (u64, u64)> {
         self.ooo.iter().map(|span| (span.start, span.end))
     }

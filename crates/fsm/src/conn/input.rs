@@ -91,6 +91,11 @@ impl Connection {
             if !seg.flags.rst() {
                 self.ack_now = true;
             }
+            if acceptable == Acceptable::Old {
+                // RFC 2883 §4: data wholly below RCV.NXT is a duplicate; D-SACK it.
+                let len = seg.payload.len() as u32;
+                self.sack.on_duplicate(seg.seq, seg.seq + len);
+            }
             // An old segment's ACK still counts, as in BSD ("keep on processing for RST or
             // ACK"): a peer whose SND.NXT lags our RCV.NXT (after a probe byte it does not count
             // as sent) has no other way to tell us what it received.
@@ -355,6 +360,13 @@ impl Connection {
         self.stats.bytes_received += got.advanced as u64;
         if got.duplicate {
             self.stats.duplicates += 1;
+            // RFC 2883 §4: every byte was already held or read; D-SACK the segment's data.
+            self.sack
+                .on_duplicate(seg.seq, seg.seq + seg.payload.len() as u32);
+        }
+        if got.out_of_order {
+            // RFC 2018 §4: the range holding this segment becomes the first block.
+            self.sack.on_out_of_order(offset, &self.recv_buf);
         }
         if got.advanced > 0 {
             self.push_event(Event::Readable);

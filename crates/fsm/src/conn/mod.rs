@@ -9,6 +9,7 @@
 mod input;
 mod output;
 mod rfc7323;
+mod sack;
 
 pub(crate) use output::bare_segment;
 pub(crate) use rfc7323::ts_clock;
@@ -31,6 +32,7 @@ use crate::state::{Action, Input, State, transition};
 use crate::stats::Stats;
 use crate::time::Instant;
 use rfc7323::Rfc7323;
+use sack::Sack;
 use timers::{Timer, TimerTable};
 
 /// The send sequence variables of RFC 9293 §3.3.1.
@@ -138,6 +140,8 @@ pub struct Connection {
     nodelay: bool,
     /// Window scaling and timestamps (RFC 7323).
     opts: Rfc7323,
+    /// SACK, receiver side (RFC 2018, RFC 2883).
+    sack: Sack,
     events: VecDeque<Event>,
     stats: Stats,
 }
@@ -205,6 +209,7 @@ impl Connection {
             challenges_in_window: 0,
             nodelay: config.nodelay,
             opts: Rfc7323::new(&config, ts_offset),
+            sack: Sack::new(&config),
             events: VecDeque::new(),
             stats: Stats::default(),
             config,
@@ -291,6 +296,12 @@ impl Connection {
     /// carries it from then on.
     pub fn timestamps(&self) -> bool {
         self.opts.timestamps()
+    }
+
+    /// True once both SYNs carried SACK-permitted (RFC 2018 §2): our ACKs then report
+    /// out-of-order and duplicate data in SACK blocks.
+    pub fn sack(&self) -> bool {
+        self.sack.agreed()
     }
 
     /// The smoothed round-trip time (RFC 6298 SRTT), once measured.
@@ -546,6 +557,7 @@ impl Connection {
     /// §3.10.7.2-3).
     fn on_peer_syn(&mut self, now: Instant, syn: &TcpRepr<'_>) {
         self.opts.on_peer_syn(now, syn);
+        self.sack.on_peer_syn(syn);
         self.rcv.irs = syn.seq;
         self.rcv.nxt = syn.seq + 1;
         self.rcv_adv = self.rcv.nxt;
@@ -592,9 +604,14 @@ impl Connection {
         }
     }
 
+    /// Sequence number of receive-stream offset `offset` (offset 0 follows the peer's SYN).
+    fn rcv_seq(&self, offset: u64) -> SeqNum {
+        self.rcv.irs + 1 + offset as u32
+    }
+
     /// Sequence number of the first byte not yet received in order (RCV.NXT before any FIN).
     fn rcv_data_nxt(&self) -> SeqNum {
-        self.rcv.irs + 1 + self.recv_buf.contiguous_end() as u32
+        self.rcv_seq(self.recv_buf.contiguous_end())
     }
 
     /// Where our FIN sits in sequence space, once the user has shut down.

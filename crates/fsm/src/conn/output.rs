@@ -3,9 +3,10 @@
 
 use core::time::Duration;
 
-use wire::{SeqNum, TcpFlags, TcpOptions, TcpRepr};
+use wire::{SackBlocks, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
 use super::Connection;
+use super::sack::Sack;
 use super::timers::Timer;
 use crate::error::ConnError;
 use crate::state::{Input, State};
@@ -177,7 +178,10 @@ impl Connection {
             // RFC 7323 §2.2: the window of a SYN is never scaled.
             window: self.advertise_window(0),
             urgent: 0,
-            options: self.opts.syn_options(now, mss, flags.ack()),
+            options: TcpOptions {
+                sack_permitted: self.sack.syn_permitted(flags.ack()),
+                ..self.opts.syn_options(now, mss, flags.ack())
+            },
             payload: &[],
         }
     }
@@ -188,13 +192,26 @@ impl Connection {
         if plan.is_none() && !self.ack_now {
             return None;
         }
-        let plan = plan.unwrap_or(Plan {
+        let mut plan = plan.unwrap_or(Plan {
             seq: self.pure_ack_seq(),
             offset: 0,
             len: 0,
             fin: false,
             probe: false,
         });
+        let mut options = self.opts.segment_options(now);
+        options.sack = self.sack_blocks();
+        // The MSS left room for the timestamps only (RFC 6691), so SACK blocks on a data
+        // segment come out of its payload, as Linux does: the segment stays within the MTU, and
+        // every ACK still reports the blocks (RFC 2018 §4), not only the pure ones.
+        let room = self
+            .snd_mss
+            .saturating_sub(Sack::option_len(&options.sack))
+            .max(1);
+        if plan.len > room {
+            plan.len = room;
+            plan.fin = false;
+        }
         let mut flags = TcpFlags::ACK;
         if plan.len > 0 && plan.offset + plan.len as u64 == self.send_buf.end() {
             flags |= TcpFlags::PSH;
@@ -213,7 +230,8 @@ impl Connection {
                 .set(Timer::Persist, now + self.persist_interval());
         } else if seq_len > 0 {
             self.probe_now = false;
-            if plan.len > 0 && plan.len < self.snd_mss {
+            // A segment cut short by SACK blocks is full-sized for Nagle.
+            if plan.len > 0 && plan.len < room {
                 self.snd_sml = plan.seq + plan.len as u32;
             }
             self.snd.nxt = plan.seq + seq_len;
@@ -230,7 +248,7 @@ impl Connection {
             flags,
             window: self.advertise_window(self.opts.rcv_wscale()),
             urgent: 0,
-            options: self.opts.segment_options(now),
+            options,
             payload: &[],
         };
         Some(Outgoing {
@@ -356,9 +374,18 @@ impl Connection {
         }
     }
 
+    /// The SACK blocks of our next ACK, beside the timestamps if in use (RFC 2018 §4).
+    fn sack_blocks(&self) -> SackBlocks {
+        self.sack
+            .blocks(&self.recv_buf, self.opts.option_overhead(), |offset| {
+                self.rcv_seq(offset)
+            })
+    }
+
     /// Every segment we send carries the ACK: nothing is owed any more.
     fn on_ack_sent(&mut self) {
         self.opts.on_ack_sent(self.rcv.nxt);
+        self.sack.on_ack_sent();
         self.ack_now = false;
         self.unacked_full_segments = 0;
         self.timers.stop(Timer::DelayedAck);

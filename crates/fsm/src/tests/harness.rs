@@ -71,6 +71,12 @@ impl Seg {
         self
     }
 
+    /// Offers SACK (RFC 2018 §2).
+    pub(crate) fn sack_ok(mut self) -> Self {
+        self.options.sack_permitted = true;
+        self
+    }
+
     /// The segment with its TSval and TSecr zeroed, for comparing segments sent at different
     /// times.
     pub(crate) fn without_ts(mut self) -> Self {
@@ -141,6 +147,31 @@ impl Harness {
         h.conn = Some(h.ep.accept(listener).expect("handshake complete"));
         h.drain_events();
         h
+    }
+
+    /// Passive open with `syn` from the peer, whose ACK echoes our TSval when the SYN-ACK
+    /// carries one. Returns the harness and the SYN-ACK.
+    pub(crate) fn established_with(syn: Seg) -> (Self, Seg) {
+        let mut h = Harness::listening();
+        let tsval = syn.options.timestamps.map(|ts| ts.tsval);
+        h.send(syn);
+        let syn_ack = h.recv_one();
+        h.iss = syn_ack.seq.get();
+        let mut ack = Seg::new(ACK, Harness::their(1), h.our(1));
+        if let (Some(tsval), Some(ts)) = (tsval, syn_ack.options.timestamps) {
+            ack = ack.ts(tsval, ts.tsval);
+        }
+        h.send(ack);
+        h.recv_nothing();
+        let listener = h.listener.expect("listening");
+        h.conn = Some(h.ep.accept(listener).expect("handshake complete"));
+        h.drain_events();
+        (h, syn_ack)
+    }
+
+    /// Established by a passive open in which the peer offered SACK (and no RFC 7323 option).
+    pub(crate) fn established_sack() -> Self {
+        Harness::established_with(Seg::new(SYN, REMOTE_ISS, 0).mss(1460).sack_ok()).0
     }
 
     /// Active open: SYN out, SYN-ACK in, ACK out.

@@ -10,6 +10,7 @@ mod handshake;
 mod options;
 mod retransmit;
 mod rst;
+mod sack;
 mod sim;
 mod table;
 mod window;

@@ -219,6 +219,7 @@ fn config(rng: &mut Rng) -> Config {
         nodelay: rng.chance(0.5),
         window_scaling: rng.chance(0.8),
         timestamps: rng.chance(0.8),
+        sack: rng.chance(0.8),
         msl: MSL,
         ..Config::default()
     }
@@ -268,6 +269,9 @@ struct Tally {
     harmless: u64,
     /// CLOSING → CLOSED by the RST of a peer whose TIME-WAIT had ended.
     reset_after_time_wait: u64,
+    /// Segments sent with SACK blocks, and those whose first block was a D-SACK (RFC 2883).
+    sack_segments: u64,
+    dsack_segments: u64,
     bytes: u64,
     longest_run: Duration,
 }
@@ -283,6 +287,8 @@ impl Tally {
         self.rejected_other += other.rejected_other;
         self.harmless += other.harmless;
         self.reset_after_time_wait += other.reset_after_time_wait;
+        self.sack_segments += other.sack_segments;
+        self.dsack_segments += other.dsack_segments;
         self.bytes += other.bytes;
         self.longest_run = self.longest_run.max(other.longest_run);
     }
@@ -319,6 +325,10 @@ impl Tally {
             "  CLOSING → CLOSED by RST after the peer's TIME-WAIT ended: {}\n",
             self.reset_after_time_wait
         );
+        out += &format!(
+            "SACK: {} segments with blocks, {} with a D-SACK block\n",
+            self.sack_segments, self.dsack_segments
+        );
         let l = &self.link;
         out += &format!(
             "link: {} packets sent, {} lost, {} duplicated, {} reordered, {} corrupted \
@@ -334,6 +344,24 @@ impl Tally {
         );
         out
     }
+}
+
+/// RFC 2018 §3-4: every SACK block is non-empty and lies above the cumulative ACK, but a
+/// first block below it, which is a D-SACK (RFC 2883 §4).
+fn check_sack(tally: &mut Tally, i: usize, tcp: &wire::TcpRepr<'_>) -> Result<(), String> {
+    let blocks = tcp.options.sack.as_slice();
+    for (n, block) in blocks.iter().enumerate() {
+        let dsack = n == 0 && block.right.le(tcp.ack);
+        if !block.left.lt(block.right) || !(tcp.ack.lt(block.left) || dsack) {
+            return Err(format!(
+                "side {i} sent a bad SACK block {block:?} with ACK {}",
+                tcp.ack
+            ));
+        }
+        tally.dsack_segments += u64::from(dsack);
+    }
+    tally.sack_segments += u64::from(!blocks.is_empty());
+    Ok(())
 }
 
 /// One endpoint and the application using it.
@@ -604,6 +632,7 @@ impl Sim<'_> {
                     format_segment(&packet)
                 ));
             }
+            check_sack(self.tally, i, tcp)?;
             self.link.send(i, now, &buf[..len]);
         }
         Ok(())
@@ -925,6 +954,10 @@ fn sim_random_streams_arrive_exactly_and_every_edge_is_taken() {
         assert!(
             missing.is_empty(),
             "figure 5 edges never taken: {missing:?}"
+        );
+        assert!(
+            tally.sack_segments > 0 && tally.dsack_segments > 0,
+            "no SACK or no D-SACK block sent"
         );
     }
 }
