@@ -3,6 +3,8 @@
 use core::ops::RangeInclusive;
 use core::time::Duration;
 
+use crate::cc::CongestionAlgorithm;
+
 /// Configuration shared by an [`Endpoint`](crate::Endpoint) and its connections.
 ///
 /// # Examples
@@ -22,10 +24,18 @@ pub struct Config {
     /// The MSS we advertise and the most payload we put in a segment: the MTU minus the IP and
     /// TCP headers (1460 for IPv4 on a 1500-byte MTU). IPv6 connections use 20 bytes less.
     pub mss: u16,
-    /// Bytes the send buffer holds (written, not yet acknowledged).
+    /// Bytes the send buffer holds at first (written, not yet acknowledged). It grows with the
+    /// congestion window up to `send_buffer_max`.
     pub send_buffer: usize,
-    /// Bytes the receive buffer holds (received, not yet read), which bounds the window.
+    /// The most the send buffer grows to (Linux's `tcp_wmem[2]`); at or below `send_buffer`,
+    /// the send buffer keeps its size.
+    pub send_buffer_max: usize,
+    /// Bytes the receive buffer holds at first (received, not yet read), which bounds the
+    /// window. It grows with the measured bandwidth-delay product up to `recv_buffer_max`.
     pub recv_buffer: usize,
+    /// The most the receive buffer grows to (Linux's `tcp_rmem[2]`); at or below
+    /// `recv_buffer`, the receive buffer keeps its size (no autotuning).
+    pub recv_buffer_max: usize,
     /// Maximum segment lifetime: TIME-WAIT lasts twice this (RFC 9293 §3.4.2).
     pub msl: Duration,
     /// RTO before any RTT sample (RFC 6298 §2.1).
@@ -65,6 +75,8 @@ pub struct Config {
     /// out-of-order data in SACK blocks, and duplicates in D-SACK blocks (RFC 2883) (Linux's
     /// `tcp_sack`).
     pub sack: bool,
+    /// The congestion controller of new connections (Linux's `tcp_congestion_control`).
+    pub congestion_control: CongestionAlgorithm,
 }
 
 impl Default for Config {
@@ -72,7 +84,9 @@ impl Default for Config {
         Config {
             mss: 1460,
             send_buffer: 256 * 1024,
+            send_buffer_max: 4 * 1024 * 1024,
             recv_buffer: 256 * 1024,
+            recv_buffer_max: 4 * 1024 * 1024,
             msl: Duration::from_secs(30),
             rto_initial: Duration::from_secs(1),
             rto_min: Duration::from_millis(200),
@@ -90,6 +104,7 @@ impl Default for Config {
             window_scaling: true,
             timestamps: true,
             sack: true,
+            congestion_control: CongestionAlgorithm::Cubic,
         }
     }
 }

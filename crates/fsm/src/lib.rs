@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod cc;
 mod config;
 mod conn;
 mod endpoint;
@@ -47,11 +48,12 @@ mod time;
 #[cfg(test)]
 mod tests;
 
+pub use crate::cc::CongestionAlgorithm;
 pub use crate::config::Config;
 pub use crate::conn::{Connection, RecvSeq, SendSeq};
 pub use crate::endpoint::{ConnId, Endpoint, EndpointEvent, EndpointStats, ListenId};
 pub use crate::error::{ConnError, ConnectError, ListenError, ReadError, WriteError};
 pub use crate::event::Event;
 pub use crate::state::{Action, Input, State, transition};
-pub use crate::stats::Stats;
+pub use crate::stats::{Info, Stats};
 pub use crate::time::Instant;
