@@ -6,16 +6,10 @@
 //! from RFC 6937); the controller only answers "how big is the window" and reacts to the events
 //! the connection reports. All quantities are bytes.
 
-mod cubic;
-mod newreno;
-
 use core::fmt;
 use core::time::Duration;
 
 use crate::time::Instant;
-
-pub(crate) use cubic::Cubic;
-pub(crate) use newreno::NewReno;
 
 /// Which congestion controller new connections use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -66,14 +60,6 @@ pub(crate) trait CongestionControl: fmt::Debug + Send + Sync {
     /// 6928: min(10 × MSS, max(2 × MSS, 14600))) if no data has been acknowledged yet, and the
     /// segment size growth counts in.
     fn set_mss(&mut self, mss: u32);
-}
-
-/// A new controller of kind `algorithm` for a sender MSS of `mss`.
-pub(crate) fn new_controller(algorithm: CongestionAlgorithm, mss: u32) -> Box<dyn CongestionControl> {
-    match algorithm {
-        CongestionAlgorithm::NewReno => Box::new(NewReno::new(mss)),
-        CongestionAlgorithm::Cubic => Box::new(Cubic::new(mss)),
-    }
 }
 
 /// The initial window for `mss` (RFC 6928 §2).
