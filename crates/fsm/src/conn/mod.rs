@@ -29,7 +29,7 @@ use crate::recv_buf::RecvBuf;
 use crate::rtt::{RttEstimator, RttTimer};
 use crate::send_buf::SendBuf;
 use crate::state::{Action, Input, State, transition};
-use crate::stats::Stats;
+use crate::stats::{Info, Stats};
 use crate::time::Instant;
 use rfc7323::Rfc7323;
 use sack::Sack;
@@ -279,6 +279,29 @@ impl Connection {
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// A snapshot of the connection's state, windows, timers and counters, like Linux's
+    /// `tcp_info`.
+    pub fn info(&self) -> Info {
+        Info {
+            state: self.state,
+            mss: self.snd_mss,
+            srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
+            rto: self.rtt.rto(),
+            congestion_control: self.config.congestion_control,
+            cwnd: self.cwnd,
+            ssthresh: None,
+            in_recovery: false,
+            bytes_in_flight: self.snd.nxt - self.snd.una,
+            snd_wnd: self.snd.wnd,
+            rcv_wnd: self.rcv.wnd,
+            send_buffer: self.send_buf.capacity(),
+            recv_buffer: self.config.recv_buffer,
+            delivery_rate: None,
+            stats: self.stats,
+        }
     }
 
     /// The effective send MSS.
