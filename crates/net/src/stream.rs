@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
-use fsm::{ConnId, ReadError, State, Stats, WriteError};
+use fsm::{ConnId, ReadError, WriteError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::error;
@@ -67,22 +67,10 @@ pub(crate) struct StreamInner {
     linger_zero: AtomicBool,
 }
 
-/// A snapshot of a connection, like Linux's `ss -ti`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TcpInfo {
-    /// RFC 9293 state.
-    pub state: State,
-    /// Smoothed round-trip time, once measured.
-    pub srtt: Option<Duration>,
-    /// Round-trip time variation.
-    pub rttvar: Duration,
-    /// Current retransmission timeout.
-    pub rto: Duration,
-    /// Effective send MSS.
-    pub mss: usize,
-    /// Counters.
-    pub stats: Stats,
-}
+/// A snapshot of a connection, like Linux's `tcp_info` (what `ss -ti` prints): state, RTT
+/// and RTO, congestion window and ssthresh, bytes in flight, windows, buffer sizes, delivery
+/// rate and counters.
+pub use fsm::Info as TcpInfo;
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,14 +196,7 @@ impl TcpStream {
     ///
     /// `NotConnected` once the connection is gone.
     pub fn info(&self) -> io::Result<TcpInfo> {
-        self.inner.with_conn(|c| TcpInfo {
-            state: c.state(),
-            srtt: c.srtt(),
-            rttvar: c.rttvar(),
-            rto: c.rto(),
-            mss: c.mss(),
-            stats: c.stats(),
-        })
+        self.inner.with_conn(|c| c.info())
     }
 
     /// Aborts the connection now: RST to the peer, pending data dropped.

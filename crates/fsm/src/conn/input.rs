@@ -248,10 +248,15 @@ impl Connection {
             return false;
         }
         self.probes = 0;
+        let before = (self.snd.una, self.snd.wnd);
+        let una_mark = self.snd_mark(self.snd.una);
+        let newly_sacked = self.on_sack_option(seg);
         if self.snd.una.lt(seg.ack) {
             self.on_new_ack(now, seg);
         }
+        let duplicate = self.is_duplicate_ack(seg, before, newly_sacked);
         self.update_send_window(seg);
+        self.on_ack_congestion(now, una_mark, newly_sacked, duplicate);
         self.on_fin_acked(now)
     }
 
@@ -268,7 +273,6 @@ impl Connection {
         }
         let acked_bytes = self.send_buf.start() - before;
         self.stats.bytes_acked += acked_bytes;
-        let acked_seq = ack - self.snd.una;
         self.snd.una = ack;
         // SND.WND counts from SND.UNA: the right edge stays where the peer put it until a
         // window update moves it (as BSD does), even when this segment is too old to update it.
@@ -283,7 +287,6 @@ impl Connection {
             self.rtt.on_sample(sample);
         }
         self.retries = 0;
-        self.cwnd = self.cwnd.saturating_add(acked_seq.min(self.snd_mss as u32));
         if self.snd.una == self.snd.max {
             self.timers.stop(Timer::Retransmit);
         } else {

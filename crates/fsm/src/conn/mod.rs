@@ -6,8 +6,10 @@
 //! (`poll_transmit`, `poll_timeout`, `poll_event`). Segment arrival lives in `input.rs`, one
 //! function per step of §3.10.7; what to send next in `output.rs`.
 
+mod congestion;
 mod input;
 mod output;
+mod recovery;
 mod rfc7323;
 mod sack;
 
@@ -22,6 +24,7 @@ use std::sync::Arc;
 
 use wire::{SeqNum, TcpRepr};
 
+use crate::cc::{CongestionControl, new_controller};
 use crate::config::Config;
 use crate::error::{ConnError, ReadError, WriteError};
 use crate::event::Event;
@@ -31,6 +34,7 @@ use crate::send_buf::SendBuf;
 use crate::state::{Action, Input, State, transition};
 use crate::stats::{Info, Stats};
 use crate::time::Instant;
+use recovery::Recovery;
 use rfc7323::Rfc7323;
 use sack::Sack;
 use timers::{Timer, TimerTable};
@@ -126,9 +130,19 @@ pub struct Connection {
     probe_now: bool,
     /// End of the last segment sent shorter than the MSS (Minshall's SND.SML, for Nagle).
     snd_sml: SeqNum,
-    /// Congestion window in bytes: a fixed initial window that collapses to one segment after
-    /// a timeout and grows back per ACK; the congestion-control issue replaces it.
-    cwnd: u32,
+    /// The congestion controller: cwnd and ssthresh (RFC 5681).
+    cc: Box<dyn CongestionControl>,
+    /// Loss detection and recovery (RFC 6675, RFC 6582, RFC 6937).
+    recovery: Recovery,
+    /// The congestion window, not the data or the peer's window, held data back since the last
+    /// ACK (RFC 7661: only then may the window grow).
+    cwnd_limited: bool,
+    /// When data was last sent, for the restart window (RFC 5681 §4.1).
+    last_send: Option<Instant>,
+    /// Start of the current delivery-rate interval: when, and `bytes_acked` then.
+    rate_start: (Instant, u64),
+    /// Bytes per second acknowledged over the last interval of at least one SRTT.
+    delivery_rate: Option<u64>,
     /// A RST to send: `<SEQ=seq><CTL=RST>` (or with ACK when `ack` is set).
     rst: Option<(SeqNum, Option<SeqNum>)>,
     /// The user closed the connection and holds no handle: data arriving now is answered with
@@ -150,8 +164,6 @@ pub struct Connection {
 const DEFAULT_PEER_MSS: usize = 536;
 /// The RTO data transmission starts from after a SYN timed out (RFC 6298 §5.7).
 const SYN_TIMEOUT_FALLBACK_RTO: Duration = Duration::from_secs(3);
-/// Initial window in segments (RFC 6928).
-const INITIAL_WINDOW_SEGMENTS: u32 = 10;
 
 impl Connection {
     fn new(
@@ -201,7 +213,12 @@ impl Connection {
             unacked_full_segments: 0,
             probe_now: false,
             snd_sml: iss,
-            cwnd: INITIAL_WINDOW_SEGMENTS * mss as u32,
+            cc: new_controller(config.congestion_control, mss as u32),
+            recovery: Recovery::new(),
+            cwnd_limited: false,
+            last_send: None,
+            rate_start: (now, 0),
+            delivery_rate: None,
             rst: None,
             orphaned: false,
             error: None,
@@ -291,15 +308,15 @@ impl Connection {
             rttvar: self.rtt.rttvar(),
             rto: self.rtt.rto(),
             congestion_control: self.config.congestion_control,
-            cwnd: self.cwnd,
-            ssthresh: None,
-            in_recovery: false,
-            bytes_in_flight: self.snd.nxt - self.snd.una,
+            cwnd: self.cc.window(),
+            ssthresh: Some(self.cc.ssthresh()).filter(|&s| s != u32::MAX),
+            in_recovery: self.recovery.in_recovery(),
+            bytes_in_flight: self.in_flight(),
             snd_wnd: self.snd.wnd,
             rcv_wnd: self.rcv.wnd,
             send_buffer: self.send_buf.capacity(),
             recv_buffer: self.config.recv_buffer,
-            delivery_rate: None,
+            delivery_rate: self.delivery_rate,
             stats: self.stats,
         }
     }
@@ -603,7 +620,8 @@ impl Connection {
             .clamp(1, ours)
             .saturating_sub(self.opts.option_overhead())
             .max(1);
-        self.cwnd = INITIAL_WINDOW_SEGMENTS * self.snd_mss as u32;
+        self.cc.set_mss(self.snd_mss as u32);
+        self.recovery.set_sack(self.sack.agreed());
     }
 
     /// Sequence number of send-stream offset `offset` (offset 0 follows the SYN).

@@ -51,13 +51,27 @@ pub(crate) fn bare_segment(
     }
 }
 
+/// Where a planned segment comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PlanKind {
+    /// From SND.NXT: new data, or go-back-N after a timeout.
+    Next,
+    /// A lost segment in recovery (RFC 6675 NextSeg() rule 1; RFC 6582's head segment).
+    Lost,
+    /// UnSACKed data below the highest SACKed byte (NextSeg() rule 3).
+    Unsacked,
+    /// The rescue retransmission (NextSeg() rule 4).
+    Rescue,
+}
+
 /// What the data path decided to send.
-struct Plan {
-    seq: SeqNum,
-    offset: u64,
-    len: usize,
-    fin: bool,
-    probe: bool,
+pub(super) struct Plan {
+    pub(super) seq: SeqNum,
+    pub(super) offset: u64,
+    pub(super) len: usize,
+    pub(super) fin: bool,
+    pub(super) probe: bool,
+    pub(super) kind: PlanKind,
 }
 
 impl Connection {
@@ -131,8 +145,8 @@ impl Connection {
         // Karn: the segment being timed is about to be sent again.
         self.rtt_timer.invalidate();
         // Go back to the oldest unacknowledged octet; one segment at first (RFC 5681 §3.1).
+        self.on_timeout_congestion(now);
         self.snd.nxt = self.snd.una;
-        self.cwnd = self.snd_mss as u32;
         self.arm_retransmit(now);
     }
 
@@ -198,6 +212,7 @@ impl Connection {
             len: 0,
             fin: false,
             probe: false,
+            kind: PlanKind::Next,
         });
         let mut options = self.opts.segment_options(now);
         options.sack = self.sack_blocks();
@@ -234,8 +249,13 @@ impl Connection {
             if plan.len > 0 && plan.len < room {
                 self.snd_sml = plan.seq + plan.len as u32;
             }
-            self.snd.nxt = plan.seq + seq_len;
-            self.snd.max = self.snd.max.max(self.snd.nxt);
+            if plan.kind == PlanKind::Next {
+                self.snd.nxt = plan.seq + seq_len;
+                self.snd.max = self.snd.max.max(self.snd.nxt);
+            } else {
+                self.on_recovery_sent(plan.seq + seq_len, plan.kind);
+            }
+            self.recovery.on_sent(u64::from(seq_len));
             self.note_sent(now, retransmit, plan.len);
         }
         self.on_ack_sent();
@@ -258,8 +278,8 @@ impl Connection {
         })
     }
 
-    /// Decides the next data or FIN segment (RFC 9293 §3.7.4 Nagle, §3.8.6.2.1 sender SWS
-    /// avoidance), or arms the persist timer when a zero window blocks everything.
+    /// Decides the next data or FIN segment: in recovery a lost segment first, then new data,
+    /// then RFC 6675's rules 3 and 4 (NextSeg()).
     fn plan_data(&mut self, now: Instant) -> Option<Plan> {
         if !matches!(
             self.state,
@@ -271,17 +291,37 @@ impl Connection {
         ) {
             return None;
         }
+        let cwnd_left = self.cc.window().saturating_sub(self.in_flight()) as usize;
+        self.plan_recovery(PlanKind::Lost, cwnd_left)
+            .or_else(|| self.plan_next(now, cwnd_left))
+            .or_else(|| self.plan_recovery(PlanKind::Unsacked, cwnd_left))
+            .or_else(|| self.plan_recovery(PlanKind::Rescue, cwnd_left))
+    }
+
+    /// The segment from SND.NXT, within both windows (RFC 9293 §3.7.4 Nagle, §3.8.6.2.1 sender
+    /// SWS avoidance), or arms the persist timer when a zero window blocks everything.
+    fn plan_next(&mut self, now: Instant, cwnd_left: usize) -> Option<Plan> {
+        let before_sacked = self.skip_sacked();
         let fin_seq = self.fin_seq();
         if fin_seq.is_some_and(|f| f.lt(self.snd.nxt)) {
             return None; // Everything, FIN included, is sent.
         }
+        self.restart_after_idle(now);
+        let cwnd_left = cwnd_left.min(self.cc.window().saturating_sub(self.in_flight()) as usize);
         let seq = self.snd.nxt;
         let offset = self.snd_offset(seq);
         let end = self.send_buf.end();
         let unsent = (end - offset) as usize;
         let in_flight = self.snd.nxt - self.snd.una;
-        let usable = self.snd.wnd.min(self.cwnd).saturating_sub(in_flight) as usize;
-        let want = unsent.min(usable).min(self.snd_mss);
+        let rwnd_left = self.snd.wnd.saturating_sub(in_flight) as usize;
+        let want = unsent
+            .min(rwnd_left)
+            .min(cwnd_left)
+            .min(self.snd_mss)
+            .min(before_sacked.unwrap_or(usize::MAX));
+        if cwnd_left < unsent.min(self.snd_mss) && cwnd_left < rwnd_left {
+            self.cwnd_limited = true;
+        }
         let fin = fin_seq.is_some() && offset + want as u64 == end;
         if want == 0 && !fin {
             return self.plan_probe(now, seq, offset, unsent, in_flight);
@@ -312,6 +352,7 @@ impl Connection {
             len,
             fin: fin && len == want,
             probe: false,
+            kind: PlanKind::Next,
         })
     }
 
@@ -335,6 +376,7 @@ impl Connection {
                 len: 1,
                 fin: false,
                 probe: true,
+                kind: PlanKind::Next,
             });
         }
         if !self.timers.is_set(Timer::Persist) {
@@ -363,8 +405,11 @@ impl Connection {
     /// Bookkeeping for a segment that occupies sequence space (SYN, data, FIN).
     fn note_sent(&mut self, now: Instant, retransmit: bool, len: usize) {
         self.stats.segments_sent += 1;
+        self.last_send = Some(now);
         if retransmit {
             self.stats.retransmits += 1;
+            // Karn: an ACK may now answer either copy.
+            self.rtt_timer.invalidate();
         } else {
             self.stats.bytes_sent += len as u64;
             self.rtt_timer.start(self.snd_mark(self.snd.nxt), now);

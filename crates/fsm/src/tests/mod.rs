@@ -8,6 +8,7 @@ mod close;
 mod data;
 mod handshake;
 mod options;
+mod recovery;
 mod retransmit;
 mod rst;
 mod sack;
