@@ -11,6 +11,14 @@ use core::time::Duration;
 
 use crate::time::Instant;
 
+use self::cubic::Cubic;
+use self::newreno::NewReno;
+
+mod cubic;
+mod newreno;
+#[cfg(test)]
+mod tests;
+
 /// Which congestion controller new connections use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum CongestionAlgorithm {
@@ -62,7 +70,33 @@ pub(crate) trait CongestionControl: fmt::Debug + Send + Sync {
     fn set_mss(&mut self, mss: u32);
 }
 
-/// The initial window for `mss` (RFC 6928 §2).
+/// A controller of kind `algorithm` for a sender MSS of `mss` bytes, with the initial window.
+pub(crate) fn new_controller(
+    algorithm: CongestionAlgorithm,
+    mss: u32,
+) -> Box<dyn CongestionControl> {
+    match algorithm {
+        CongestionAlgorithm::NewReno => Box::new(NewReno::new(mss)),
+        CongestionAlgorithm::Cubic => Box::new(Cubic::new(mss)),
+    }
+}
+
+/// The initial window for `mss` (RFC 6928 §2), saturating for absurd MSS values.
 pub(crate) fn initial_window(mss: u32) -> u32 {
-    (10 * mss).min((2 * mss).max(14_600))
+    mss.saturating_mul(10)
+        .min(mss.saturating_mul(2).max(14_600))
+}
+
+/// One ACK of slow start (RFC 5681 §3.1) with appropriate byte counting and L = 2 SMSS (RFC
+/// 3465 §2.2), so that a receiver acknowledging every other segment still doubles the window
+/// each RTT. Returns the new cwnd and the acknowledged bytes beyond ssthresh: the window stops
+/// at ssthresh and those bytes count toward congestion avoidance.
+fn slow_start(cwnd: u32, ssthresh: u32, mss: u32, acked: u32) -> (u32, u32) {
+    let room = ssthresh.saturating_sub(cwnd);
+    let increase = acked.min(mss.saturating_mul(2));
+    if increase < room {
+        (cwnd + increase, 0)
+    } else {
+        (cwnd.saturating_add(room), acked - room)
+    }
 }
