@@ -40,6 +40,7 @@ mod event;
 mod isn;
 mod recv_buf;
 mod rtt;
+mod scoreboard;
 mod send_buf;
 mod state;
 mod stats;
