@@ -68,12 +68,13 @@ impl Scoreboard {
     }
 
     /// Whether no byte is SACKed.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 
     /// The SACKed ranges `(start, end)` in increasing order.
-    pub(crate) fn ranges(&self) -> impl Iterator<Item = (u64, u64)> {
+    pub(crate) fn ranges(&self) -> impl DoubleEndedIterator<Item = (u64, u64)> {
         self.spans.iter().map(|span| (span.start, span.end))
     }
 
@@ -154,12 +155,14 @@ impl Scoreboard {
     }
 
     /// Whether the byte at `at` is SACKed.
+    #[cfg(test)]
     pub(crate) fn is_sacked(&self, at: u64) -> bool {
         let i = self.spans.partition_point(|span| span.end <= at);
         self.spans.get(i).is_some_and(|span| span.start <= at)
     }
 
     /// Bytes SACKed at or above `at`.
+    #[cfg(test)]
     pub(crate) fn sacked_above(&self, at: u64) -> u64 {
         let i = self.spans.partition_point(|span| span.end <= at);
         self.spans[i..]

@@ -55,7 +55,8 @@ impl Connection {
         (una_before, wnd_before): (wire::SeqNum, u32),
         newly_sacked: u64,
     ) -> bool {
-        if self.snd.una != una_before || una_before == self.snd.max {
+        // Outstanding data counts from SND.NXT: a zero-window probe's byte is not sent data.
+        if self.snd.una != una_before || una_before == self.snd.nxt {
             return false;
         }
         if self.sack.agreed() {
@@ -146,7 +147,7 @@ impl Connection {
     /// unSACKed byte. Returns how much may go from there before SACKed data (`None`: no
     /// limit).
     pub(super) fn skip_sacked(&mut self) -> Option<usize> {
-        if !self.snd.nxt.lt(self.snd.max) {
+        if !self.snd.nxt.lt(self.snd.max) || !self.sack.agreed() {
             return None;
         }
         let (_, max) = self.una_max_marks();
@@ -154,7 +155,8 @@ impl Connection {
         match self.recovery.unsacked(nxt, max) {
             Some((start, end)) => {
                 self.snd.nxt = self.snd.nxt + (start - nxt) as u32;
-                usize::try_from(end - start).ok()
+                // A hole up to SND.MAX (or a probe's byte) limits nothing.
+                (end < max).then(|| usize::try_from(end - start).unwrap_or(usize::MAX))
             }
             None => {
                 self.snd.nxt = self.snd.max;

@@ -110,11 +110,6 @@ impl Recovery {
         }
     }
 
-    /// SACKed bytes, for DeliveredData.
-    pub(super) fn sacked_bytes(&self) -> u64 {
-        self.scoreboard.sacked_bytes()
-    }
-
     /// The cumulative ACK reached `una`; returns the SACKed bytes it swallowed.
     pub(super) fn advance(&mut self, una: u64) -> u64 {
         let before = self.scoreboard.sacked_bytes();
@@ -242,7 +237,7 @@ impl Recovery {
             return None;
         }
         let mut end = max;
-        for (start, stop) in self.scoreboard.ranges().collect::<Vec<_>>().into_iter().rev() {
+        for (start, stop) in self.scoreboard.ranges().rev() {
             if stop < end {
                 break;
             }

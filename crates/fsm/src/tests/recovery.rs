@@ -64,6 +64,12 @@ fn indices(h: &Harness, segs: &[Seg]) -> Vec<u32> {
         .collect()
 }
 
+/// The indices of the segments the endpoint sends now.
+fn sent(h: &mut Harness) -> Vec<u32> {
+    let segs = h.recv();
+    indices(h, &segs)
+}
+
 /// Writes `n` full segments of data and takes the initial window's worth (10 segments).
 fn send_initial_window(h: &mut Harness, n: u32) -> Vec<Seg> {
     assert_eq!(h.write(&vec![5; (n * MSS) as usize]), (n * MSS) as usize);
@@ -79,9 +85,9 @@ fn established_third_duplicate_ack_fast_retransmits_without_sack() {
     // Segment 0 is lost; 1, 2, 3 arrive, each drawing a duplicate ACK.
     // RFC 3042 limited transmit: each of the first two sends one new segment.
     h.send(ack(&h, 0, &[]));
-    assert_eq!(indices(&h, &h.recv()), [10]);
+    assert_eq!(sent(&mut h), [10]);
     h.send(ack(&h, 0, &[]));
-    assert_eq!(indices(&h, &h.recv()), [11]);
+    assert_eq!(sent(&mut h), [11]);
     assert_eq!(info(&h).stats.fast_recoveries, 0);
     // The third: fast retransmit, well before any RTO (RFC 5681 §3.2).
     h.send(ack(&h, 0, &[]));
@@ -144,7 +150,7 @@ fn established_sack_retransmits_every_lost_hole_in_one_recovery() {
     // Segments 0 and 4 lost, the rest SACKed: both holes are lost (RFC 6675 IsLost) and
     // NextSeg() rule 1 picks them first, before new data.
     h.send(ack(&h, 0, &[(5, 10), (1, 4)]));
-    let out = indices(&h, &h.recv());
+    let out = sent(&mut h);
     assert_eq!(out[..2], [0, 4], "{out:?}");
     assert!(out[2..].iter().all(|&n| n >= 10), "{out:?}");
     let rxt = info(&h).stats.retransmits;
@@ -202,18 +208,20 @@ fn established_go_back_n_after_rto_skips_sacked_segments() {
     send_initial_window(&mut h, 10);
     let rto = info(&h).rto;
     h.advance(rto);
-    assert_eq!(indices(&h, &h.recv()), [0]);
+    assert_eq!(sent(&mut h), [0]);
     // The retransmitted 0 arrived with 1 held; 2 is lost, 3 arrived before.
     h.send(ack(&h, 2, &[(3, 4)]));
     // Slow start from one segment: two may go; 2, then 4 (3 is SACKed), not 3.
-    assert_eq!(indices(&h, &h.recv()), [2, 4]);
+    assert_eq!(sent(&mut h), [2, 4]);
 }
 
 #[test]
 fn established_idle_longer_than_rto_restarts_from_initial_window() {
     let mut h = established(newreno(), false);
-    send_initial_window(&mut h, 10);
+    send_initial_window(&mut h, 20);
     h.send(ack(&h, 10, &[]));
+    assert_eq!(sent(&mut h).len(), 10);
+    h.send(ack(&h, 20, &[]));
     // Slow start grew the window past IW.
     assert!(info(&h).cwnd > 10 * MSS);
     h.advance(ms(5_000));
