@@ -6,6 +6,7 @@
 //! (`poll_transmit`, `poll_timeout`, `poll_event`). Segment arrival lives in `input.rs`, one
 //! function per step of §3.10.7; what to send next in `output.rs`.
 
+mod autotune;
 mod input;
 mod output;
 mod rfc7323;
@@ -31,6 +32,7 @@ use crate::send_buf::SendBuf;
 use crate::state::{Action, Input, State, transition};
 use crate::stats::{Info, Stats};
 use crate::time::Instant;
+use autotune::RcvAutotune;
 use rfc7323::Rfc7323;
 use sack::Sack;
 use timers::{Timer, TimerTable};
@@ -142,6 +144,8 @@ pub struct Connection {
     opts: Rfc7323,
     /// SACK, receiver side (RFC 2018, RFC 2883).
     sack: Sack,
+    /// Receive-buffer autotuning (dynamic right-sizing).
+    rcv_autotune: RcvAutotune,
     events: VecDeque<Event>,
     stats: Stats,
 }
@@ -210,6 +214,7 @@ impl Connection {
             nodelay: config.nodelay,
             opts: Rfc7323::new(&config, ts_offset),
             sack: Sack::new(&config),
+            rcv_autotune: RcvAutotune::new(&config),
             events: VecDeque::new(),
             stats: Stats::default(),
             config,
@@ -298,7 +303,7 @@ impl Connection {
             snd_wnd: self.snd.wnd,
             rcv_wnd: self.rcv.wnd,
             send_buffer: self.send_buf.capacity(),
-            recv_buffer: self.config.recv_buffer,
+            recv_buffer: self.recv_buf.capacity(),
             delivery_rate: None,
             stats: self.stats,
         }
@@ -654,7 +659,7 @@ impl Connection {
             return;
         }
         let edge = self.rcv.nxt + self.window_to_advertise(self.opts.rcv_wscale());
-        let threshold = self.snd_mss.min(self.config.recv_buffer / 2) as u32;
+        let threshold = self.snd_mss.min(self.recv_buf.capacity() / 2) as u32;
         if edge.gt(self.rcv_adv) && edge - self.rcv_adv >= threshold {
             self.ack_now = true;
         }
@@ -694,5 +699,10 @@ impl Connection {
 
     fn arm_retransmit(&mut self, now: Instant) {
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+    }
+
+    /// The congestion window in bytes, which the send buffer grows with.
+    fn cwnd_bytes(&self) -> u32 {
+        self.cwnd
     }
 }
