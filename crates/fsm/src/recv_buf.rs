@@ -5,8 +5,9 @@
 //! maps it to IRS+1). The ring covers `[read_offset, read_offset + capacity)`:
 //! `[read_offset, contiguous_end)` is readable, and past `contiguous_end` (which is `rcv.nxt`)
 //! out-of-order data sits at its own offset, described by at most [`MAX_OOO_RANGES`] ranges.
-//! Only data occupies ranges: an empty segment never creates one. The ring is allocated once in
-//! [`RecvBuf::new`] and never grows.
+//! Only data occupies ranges: an empty segment never creates one. The ring is allocated in
+//! [`RecvBuf::new`] and only ever grows ([`RecvBuf::grow`], for receive-buffer autotuning), so the
+//! window it backs never shrinks.
 
 use core::fmt;
 
@@ -38,7 +39,7 @@ struct Span {
     end: u64,
 }
 
-/// A fixed-capacity ring of received bytes with reassembly, indexed by stream offset.
+/// A ring of received bytes with reassembly, indexed by stream offset.
 pub(crate) struct RecvBuf {
     /// The bytes of `[read_offset, read_offset + capacity)`.
     ring: Ring,
@@ -78,6 +79,18 @@ impl RecvBuf {
     /// Out-of-order data already held lies inside this window and does not shrink it.
     pub(crate) fn window(&self) -> usize {
         self.ring.buf.len() - self.readable
+    }
+
+    /// The most bytes the buffer holds: the window when nothing is waiting to be read.
+    pub(crate) fn capacity(&self) -> usize {
+        self.ring.buf.len()
+    }
+
+    /// Reallocates the ring to hold `capacity` bytes, keeping every held byte, in order and out
+    /// of order, at its stream offset. A `capacity` not above the current one changes nothing:
+    /// the buffer never shrinks, so a window already offered stays backed.
+    pub(crate) fn grow(&mut self, capacity: usize) {
+        self.ring.grow(capacity);
     }
 
     /// In-order bytes waiting for [`RecvBuf::read`].
@@ -200,7 +213,7 @@ impl fmt::Debug for RecvBuf {
     }
 }
 
-/// The bytes of stream offsets `[base, base + capacity)`, in a ring allocated once.
+/// The bytes of stream offsets `[base, base + capacity)`, in a ring that only grows.
 struct Ring {
     /// The ring; its length is the capacity.
     buf: Box<[u8]>,
@@ -228,6 +241,20 @@ impl Ring {
         let (a, b) = dst.split_at_mut(first);
         a.copy_from_slice(&self.buf[self.head..self.head + first]);
         b.copy_from_slice(&self.buf[..b.len()]);
+    }
+
+    /// Moves the ring to a larger allocation, the byte at `base` first, so every offset in
+    /// `[base, base + old capacity)` keeps its byte.
+    fn grow(&mut self, capacity: usize) {
+        if capacity <= self.buf.len() {
+            return;
+        }
+        let mut buf = vec![0; capacity].into_boxed_slice();
+        let (wrapped, first) = self.buf.split_at(self.head);
+        buf[..first.len()].copy_from_slice(first);
+        buf[first.len()..self.buf.len()].copy_from_slice(wrapped);
+        self.buf = buf;
+        self.head = 0;
     }
 
     /// Moves `base` forward by `n <= capacity` bytes.
@@ -588,6 +615,44 @@ mod tests {
         );
     }
 
+    #[test]
+    fn grow_keeps_wrapped_in_order_and_out_of_order_bytes() {
+        let mut buf = RecvBuf::new(8);
+        assert_eq!(buf.insert(0, b"abcdef"), inserted(6, 6));
+        assert_eq!(buf.read(&mut [0; 5]), 5);
+        // Offsets 6..8 sit at ring indexes 6, 7, and 9..11 at indexes 1, 2: both sides of the
+        // wrap, with a gap at offset 8.
+        assert_eq!(buf.insert(6, b"gh"), inserted(2, 2));
+        assert_eq!(buf.insert(9, b"jk"), out_of_order(2));
+        buf.grow(20);
+        assert_eq!(buf.capacity(), 20);
+        assert_eq!((buf.read_offset(), buf.contiguous_end()), (5, 8));
+        assert_eq!(ranges(&buf), [(9, 11)]);
+        assert_eq!(buf.window(), 17);
+        // The new room past the old limit (offset 13) takes data.
+        assert_eq!(buf.insert(11, b"lmnopqrstuvw"), out_of_order(12));
+        assert_eq!(buf.insert(8, b"i"), inserted(15, 1));
+        assert_eq!(read_all(&mut buf), b"fghijklmnopqrstuvw");
+    }
+
+    #[test]
+    fn grow_never_shrinks() {
+        let mut buf = RecvBuf::new(8);
+        assert_eq!(buf.insert(0, b"abc"), inserted(3, 3));
+        buf.grow(4);
+        buf.grow(8);
+        assert_eq!((buf.capacity(), buf.window()), (8, 5));
+        assert_eq!(read_all(&mut buf), b"abc");
+    }
+
+    #[test]
+    fn grow_from_zero_capacity() {
+        let mut buf = RecvBuf::new(0);
+        buf.grow(4);
+        assert_eq!(buf.insert(0, b"abcdef"), inserted(4, 4));
+        assert_eq!(read_all(&mut buf), b"abcd");
+    }
+
     /// A byte-at-a-time model of the receive buffer over a stream of known length.
     struct Model {
         held: Vec<bool>,
@@ -812,6 +877,51 @@ mod tests {
             }
             prop_assert_eq!(&out, &data);
             prop_assert_eq!(buf.contiguous_end(), n as u64);
+        }
+
+        /// The overlapping delivery of `reassembles_any_delivery_order` into a small buffer
+        /// (so the ring wraps and data is trimmed) that grows at random points: growth keeps
+        /// every held byte, in order and out of order, at its offset, and the peer's
+        /// retransmissions then complete exactly the stream.
+        #[test]
+        fn growth_mid_stream_keeps_every_held_byte(
+            (data, _, segments) in roomy_delivery(),
+            capacity_pick in any::<prop::sample::Index>(),
+            grows in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..300), 0..4),
+            reads in proptest::collection::vec(0usize..200, 64),
+        ) {
+            let n = data.len();
+            let mut capacity = 1 + capacity_pick.index(n);
+            let mut buf = RecvBuf::new(capacity);
+            let mut model = Model::new(n, capacity);
+            let mut out = Vec::new();
+            let grow_at: Vec<(usize, usize)> =
+                grows.iter().map(|(i, extra)| (i.index(segments.len()), *extra)).collect();
+            for (i, &segment) in segments.iter().enumerate() {
+                for &(_, extra) in grow_at.iter().filter(|(at, _)| *at == i) {
+                    let before = (buf.read_offset(), buf.contiguous_end(), ranges(&buf));
+                    let mut held = vec![0; buf.readable()];
+                    buf.peek(&mut held);
+                    capacity += extra;
+                    buf.grow(capacity);
+                    model.capacity = capacity;
+                    prop_assert_eq!(buf.capacity(), capacity);
+                    prop_assert_eq!((buf.read_offset(), buf.contiguous_end(), ranges(&buf)), before);
+                    let mut again = vec![0; buf.readable()];
+                    buf.peek(&mut again);
+                    prop_assert_eq!(&again, &held);
+                }
+                deliver(&mut buf, &mut model, &data, segment, reads[i], &mut out)?;
+            }
+            // Retransmission of what is missing, in order, as the window allows.
+            while buf.contiguous_end() < n as u64 {
+                out.extend(read_all(&mut buf));
+                model.read_offset = buf.read_offset();
+                let start = buf.contiguous_end() as usize;
+                deliver(&mut buf, &mut model, &data, (start, n), 0, &mut out)?;
+            }
+            out.extend(read_all(&mut buf));
+            prop_assert_eq!(&out, &data);
         }
     }
 }

@@ -3,11 +3,12 @@
 //! Bytes are addressed by `u64` stream offsets (byte 0 of the stream is offset 0; the connection
 //! maps it to ISS+1). The buffer holds `[start, end)`: `[start, snd.nxt)` is in flight and
 //! `[snd.nxt, end)` is unsent, where `snd.nxt` is the connection's business. The ring is
-//! allocated once in [`SendBuf::new`] and never grows, so a full buffer refuses writes.
+//! allocated in [`SendBuf::new`] and grows only when the connection says so ([`SendBuf::grow`],
+//! with the congestion window), so a full buffer refuses writes.
 
 use core::fmt;
 
-/// A fixed-capacity ring of written, unacknowledged bytes indexed by stream offset.
+/// A ring of written, unacknowledged bytes indexed by stream offset.
 pub(crate) struct SendBuf {
     /// The ring; its length is the capacity.
     buf: Box<[u8]>,
@@ -44,6 +45,21 @@ impl SendBuf {
     /// The most bytes the buffer can hold.
     pub(crate) fn capacity(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Reallocates the ring to hold `capacity` bytes, keeping every held byte (unacknowledged
+    /// and unsent) at its stream offset. A `capacity` not above the current one changes
+    /// nothing: the buffer never shrinks.
+    pub(crate) fn grow(&mut self, capacity: usize) {
+        if capacity <= self.buf.len() {
+            return;
+        }
+        let mut buf = vec![0; capacity].into_boxed_slice();
+        let first = self.len.min(self.buf.len() - self.head);
+        buf[..first].copy_from_slice(&self.buf[self.head..self.head + first]);
+        buf[first..self.len].copy_from_slice(&self.buf[..self.len - first]);
+        self.buf = buf;
+        self.head = 0;
     }
 
     /// Bytes held: unacknowledged plus unsent.
@@ -333,6 +349,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn grow_keeps_wrapped_bytes_at_their_offsets() {
+        let mut buf = SendBuf::new(6);
+        assert_eq!(buf.write(b"abcd"), 4);
+        buf.ack_to(3);
+        // Offsets 3..9 sit at ring indexes 3, 4, 5, 0, 1, 2.
+        assert_eq!(buf.write(b"efghi"), 5);
+        assert_eq!(buf.free(), 0);
+        buf.grow(10);
+        assert_eq!((buf.capacity(), buf.free()), (10, 4));
+        assert_eq!((buf.start(), buf.end()), (3, 9));
+        assert_eq!(buf.chunk(3, 100), b"defghi");
+        assert_eq!(buf.write(b"jklmn"), 4);
+        assert_eq!(gather(&buf, 3), b"defghijklm");
+        buf.ack_to(8);
+        assert_eq!(gather(&buf, 8), b"ijklm");
+    }
+
+    #[test]
+    fn grow_never_shrinks() {
+        let mut buf = SendBuf::new(8);
+        assert_eq!(buf.write(b"abc"), 3);
+        buf.grow(2);
+        buf.grow(8);
+        assert_eq!((buf.capacity(), buf.free()), (8, 5));
+        assert_eq!(gather(&buf, 0), b"abc");
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
         Write(Vec<u8>),
@@ -342,6 +386,8 @@ mod tests {
         Chunk(u64, usize),
         /// Copy out at `start + n` into a buffer of the given length.
         CopyOut(u64, usize),
+        /// Grow the capacity by `n` (0: no change).
+        Grow(usize),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -350,15 +396,16 @@ mod tests {
             (0u64..40).prop_map(Op::AckTo),
             (0u64..40, 0usize..40).prop_map(|(n, max)| Op::Chunk(n, max)),
             (0u64..40, 0usize..40).prop_map(|(n, len)| Op::CopyOut(n, len)),
+            (0usize..16).prop_map(Op::Grow),
         ]
     }
 
     proptest! {
         /// Every byte read back at its offset equals what was written there, against a
-        /// `VecDeque` model of the held bytes.
+        /// `VecDeque` model of the held bytes, also after the ring grew (wrapped or not).
         #[test]
         fn matches_vecdeque_model(
-            capacity in 0usize..64,
+            mut capacity in 0usize..64,
             ops in proptest::collection::vec(op(), 0..200),
         ) {
             let mut buf = SendBuf::new(capacity);
@@ -393,6 +440,11 @@ mod tests {
                         let expected: Vec<u8> =
                             model.iter().skip(n as usize).take(len).copied().collect();
                         prop_assert_eq!(&dst[..copied], &expected[..]);
+                    }
+                    Op::Grow(n) => {
+                        capacity += n;
+                        buf.grow(capacity);
+                        prop_assert_eq!(buf.capacity(), capacity);
                     }
                 }
                 prop_assert_eq!(buf.start(), model_start);

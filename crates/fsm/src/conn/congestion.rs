@@ -113,6 +113,7 @@ impl Connection {
         if acked > 0 {
             self.cwnd_limited = false;
             self.update_delivery_rate(now);
+            self.on_cwnd_grown();
         }
     }
 

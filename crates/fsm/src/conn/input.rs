@@ -373,6 +373,7 @@ impl Connection {
         }
         if got.advanced > 0 {
             self.push_event(Event::Readable);
+            self.on_rcv_nxt_advanced(now);
         }
         if got.out_of_order || got.duplicate || (had_gap && got.advanced > 0) {
             // Out-of-order data, a duplicate, or a filled gap: ACK at once.
@@ -407,7 +408,7 @@ impl Connection {
         if let Some((offset, data)) = self.rcv_offset(seg).filter(|_| fresh_fin) {
             let fin_at = offset + data.len() as u64;
             // A FIN past the window was trimmed away with the data before it.
-            if fin_at <= self.recv_buf.read_offset() + self.config.recv_buffer as u64 {
+            if fin_at <= self.recv_buf.read_offset() + self.recv_buf.capacity() as u64 {
                 self.peer_fin = Some(fin_at);
             }
         }

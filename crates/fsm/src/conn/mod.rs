@@ -6,6 +6,7 @@
 //! (`poll_transmit`, `poll_timeout`, `poll_event`). Segment arrival lives in `input.rs`, one
 //! function per step of §3.10.7; what to send next in `output.rs`.
 
+mod autotune;
 mod congestion;
 mod input;
 mod output;
@@ -34,6 +35,7 @@ use crate::send_buf::SendBuf;
 use crate::state::{Action, Input, State, transition};
 use crate::stats::{Info, Stats};
 use crate::time::Instant;
+use autotune::RcvAutotune;
 use recovery::Recovery;
 use rfc7323::Rfc7323;
 use sack::Sack;
@@ -156,6 +158,8 @@ pub struct Connection {
     opts: Rfc7323,
     /// SACK, receiver side (RFC 2018, RFC 2883).
     sack: Sack,
+    /// Receive-buffer autotuning (dynamic right-sizing).
+    rcv_autotune: RcvAutotune,
     events: VecDeque<Event>,
     stats: Stats,
 }
@@ -227,6 +231,7 @@ impl Connection {
             nodelay: config.nodelay,
             opts: Rfc7323::new(&config, ts_offset),
             sack: Sack::new(&config),
+            rcv_autotune: RcvAutotune::new(&config),
             events: VecDeque::new(),
             stats: Stats::default(),
             config,
@@ -315,7 +320,7 @@ impl Connection {
             snd_wnd: self.snd.wnd,
             rcv_wnd: self.rcv.wnd,
             send_buffer: self.send_buf.capacity(),
-            recv_buffer: self.config.recv_buffer,
+            recv_buffer: self.recv_buf.capacity(),
             delivery_rate: self.delivery_rate,
             stats: self.stats,
         }
@@ -622,6 +627,7 @@ impl Connection {
             .max(1);
         self.cc.set_mss(self.snd_mss as u32);
         self.recovery.set_sack(self.sack.agreed());
+        self.on_cwnd_grown();
     }
 
     /// Sequence number of send-stream offset `offset` (offset 0 follows the SYN).
@@ -672,7 +678,7 @@ impl Connection {
             return;
         }
         let edge = self.rcv.nxt + self.window_to_advertise(self.opts.rcv_wscale());
-        let threshold = self.snd_mss.min(self.config.recv_buffer / 2) as u32;
+        let threshold = self.snd_mss.min(self.recv_buf.capacity() / 2) as u32;
         if edge.gt(self.rcv_adv) && edge - self.rcv_adv >= threshold {
             self.ack_now = true;
         }

@@ -443,7 +443,7 @@ impl Connection {
     /// rounded up when the buffer has room, so rounding does not move it back (§2.4).
     fn advertise_window(&mut self, shift: u8) -> u16 {
         let edge = self.rcv.nxt + self.window_to_advertise(shift);
-        let threshold = self.snd_mss.min(self.config.recv_buffer / 2) as u32;
+        let threshold = self.snd_mss.min(self.recv_buf.capacity() / 2) as u32;
         if self.rcv_adv.lt(self.rcv.nxt)
             || (edge.gt(self.rcv_adv) && edge - self.rcv_adv >= threshold)
         {

@@ -58,9 +58,11 @@ pub(super) struct Rfc7323 {
 impl Rfc7323 {
     pub(super) fn new(config: &Config, ts_offset: u32) -> Self {
         Self {
+            // The shift is fixed by the SYN, so it must cover the largest buffer autotuning may
+            // grow to (§2.3), as Linux sizes it for tcp_rmem[2].
             offer_wscale: config
                 .window_scaling
-                .then(|| wscale_for(config.recv_buffer)),
+                .then(|| wscale_for(config.recv_buffer.max(config.recv_buffer_max))),
             offer_ts: config.timestamps,
             ws_agreed: false,
             snd_wscale: 0,

@@ -4,6 +4,7 @@
 mod harness;
 mod link;
 
+mod autotune;
 mod close;
 mod data;
 mod handshake;

@@ -9,8 +9,9 @@ use wire::Timestamps;
 use super::harness::*;
 use crate::{Config, Endpoint};
 
-/// Our shift for the default 256 KB receive buffer: 65535 << 3 is the first to cover it.
-const OUR_WSCALE: u8 = 3;
+/// Our shift for the default 4 MiB `recv_buffer_max` that autotuning may grow the 256 KB
+/// receive buffer to: 65535 << 7 is the first to cover it.
+const OUR_WSCALE: u8 = 7;
 /// The peer's first TSval.
 const PEER_TS: u32 = 100;
 
@@ -86,12 +87,12 @@ fn listen_syn_with_wscale_only_scales_both_ways_without_timestamps() {
     // The peer's window is shifted by its 7.
     h.send(Seg::new(ACK, Harness::their(1), h.our(1)).window(100));
     assert_eq!(h.ep.conn(h.id()).map(|c| c.snd().wnd), Some(100 << 7));
-    // Ours by our 3: 262144 - 100 free, rounded down to 262040, is 32755 units.
+    // Ours by our 7: 262144 - 100 free, rounded down to 262016, is 2047 units.
     h.send(Seg::new(ACK | PSH, Harness::their(1), h.our(1)).payload(&[1; 100]));
     h.advance(ms(40));
     let ack = h.recv_one();
     assert_eq!(ack.options, wire::TcpOptions::default());
-    assert_eq!(ack.window, 32755);
+    assert_eq!(ack.window, 2047);
 }
 
 #[test]
@@ -362,15 +363,15 @@ fn established_scaled_window_rounds_up_so_the_right_edge_stays() {
     accept(&mut h, peer_syn(Some(7), false));
     h.send(Seg::new(ACK | PSH, Harness::their(1), h.our(1)).payload(&[1; 100]));
     h.advance(ms(40));
-    // 262040 bytes from their(101): the right edge is their(262141).
-    assert_eq!(h.recv_one().window, 32755);
+    // 262016 bytes from their(101): the right edge is their(262117).
+    assert_eq!(h.recv_one().window, 2047);
     h.send(Seg::new(ACK | PSH, Harness::their(101), h.our(1)).payload(&[1; 3]));
     h.advance(ms(40));
-    // 262037 bytes left would be 32754.6 units: rounding down would pull the edge back, so
+    // 262013 bytes left would be 2046.98 units: rounding down would pull the edge back, so
     // it rounds up, to 3 bytes past the old edge but within the free 262041.
     let ack = h.recv_one();
     assert_eq!(ack.ack.get(), Harness::their(104));
-    assert_eq!(ack.window, 32755);
+    assert_eq!(ack.window, 2047);
 }
 
 #[test]
