@@ -6,8 +6,10 @@ mod link;
 
 mod close;
 mod data;
+mod goodput;
 mod handshake;
 mod options;
+mod path;
 mod retransmit;
 mod rst;
 mod sack;
