@@ -92,6 +92,13 @@ impl Connection {
         });
         if out.exit {
             self.cc.on_recovery_end(now);
+            // RFC 6582 §3.2 step 3, option 1: if little is left in flight (the peer's window
+            // held new data back during recovery), cwnd = FlightSize + SMSS rather than a burst
+            // of ssthresh at line rate; slow start climbs back to ssthresh.
+            let limit = (max - una).max(mss) + mss;
+            if limit < u64::from(self.cc.window()) {
+                self.cc.set_window(u32::try_from(limit).unwrap_or(u32::MAX));
+            }
         }
         if out.enter {
             self.stats.fast_recoveries += 1;
