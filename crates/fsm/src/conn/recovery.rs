@@ -142,9 +142,10 @@ impl Recovery {
                 self.point = None;
                 self.head_lost = false;
                 self.dup_bytes = 0;
-            } else if acked > 0 && !self.sack {
-                // RFC 6582 §3.2 step 5: a partial ACK; the next hole is lost too.
-                self.head_lost = true;
+            } else if acked > 0 {
+                // A partial ACK. Without SACK the next hole is lost too (RFC 6582 §3.2 step 5);
+                // with SACK, IsLost decides (RFC 6675 §4) and the head marked at entry is done.
+                self.head_lost = !self.sack;
             }
         }
         if ack.duplicate {

@@ -121,12 +121,16 @@ fn established_partial_ack_retransmits_next_hole_without_sack() {
     }
     assert_eq!(indices(&h, &out).first(), Some(&4));
     assert!(info(&h).in_recovery);
-    // A full ACK ends recovery with cwnd = ssthresh (RFC 6582 §3.2 step 3).
+    // A full ACK of everything ends recovery. Nothing is left in flight, so cwnd is
+    // FlightSize + SMSS, not ssthresh (RFC 6582 §3.2 step 3, option 1): no burst of six
+    // segments at once; slow start climbs back.
     let high = info(&h).stats.bytes_sent as u32 / MSS;
     h.send(ack(&h, high, &[]));
     let i = info(&h);
     assert!(!i.in_recovery);
-    assert_eq!(Some(i.cwnd), i.ssthresh);
+    assert_eq!(i.ssthresh, Some(6 * MSS));
+    assert_eq!(i.cwnd, 2 * MSS);
+    assert_eq!(sent(&mut h).len(), 2);
 }
 
 #[test]
@@ -158,6 +162,36 @@ fn established_sack_retransmits_every_lost_hole_in_one_recovery() {
 }
 
 #[test]
+fn established_sack_retransmits_unsacked_hole_not_yet_lost_by_rule_3() {
+    let mut h = established(newreno(), true);
+    assert_eq!(h.write(&vec![5; 6 * MSS as usize]), 6 * MSS as usize);
+    assert_eq!(sent(&mut h).len(), 6);
+    // 0 and 4 missing, 1..4 and 5 SACKed: 0 is lost (three segments SACKed above it), 4 is
+    // not (one). With no new data to send, NextSeg() rule 3 still sends 4 after 0.
+    h.send(ack(&h, 0, &[(1, 4), (5, 6)]));
+    assert_eq!(sent(&mut h), [0, 4]);
+}
+
+#[test]
+fn established_sack_tail_loss_gets_rescue_retransmission() {
+    let mut h = established(newreno(), true);
+    send_initial_window(&mut h, 10);
+    // 0 and the last segment, 9, lost: nothing is SACKed above 9, so no rule marks it lost.
+    h.send(ack(&h, 0, &[(1, 9)]));
+    assert_eq!(sent(&mut h), [0]);
+    // Once the retransmission is acknowledged (HighACK passes RescueRxt), NextSeg() rule 4
+    // retransmits the segment holding the highest unSACKed byte, without waiting for the RTO.
+    h.send(ack(&h, 9, &[]));
+    assert_eq!(sent(&mut h), [9]);
+    let i = info(&h);
+    assert_eq!(i.stats.retransmits, 2);
+    assert_eq!(i.stats.timeouts, 0);
+    // One rescue per recovery: a duplicate ACK gets nothing more.
+    h.send(ack(&h, 9, &[]));
+    assert!(sent(&mut h).is_empty());
+}
+
+#[test]
 fn established_sack_pipe_excludes_sacked_and_lost_data() {
     let mut h = established(newreno(), true);
     send_initial_window(&mut h, 10);
@@ -185,6 +219,16 @@ fn established_prr_spreads_recovery_sending_over_the_acks() {
     // Nine segments delivered (and the retransmission counted): about half as many sent.
     assert!((4..=6).contains(&total), "sent per ACK: {sent:?}");
     assert!(sent.iter().all(|&n| n <= 2), "a burst: {sent:?}");
+    // The retransmission arrives: a full ACK (RecoveryPoint: the 12 segments out at entry,
+    // two by limited transmit) with the PRR-paced new segments still in flight ends recovery
+    // at min(ssthresh, FlightSize + SMSS) (RFC 6582 §3.2 step 3, option 1).
+    h.send(ack(&h, 12, &[]));
+    let i = info(&h);
+    assert!(!i.in_recovery);
+    assert_eq!(i.ssthresh, Some(6 * MSS));
+    // In flight: what went out after the two limited-transmit segments and the retransmission.
+    assert_eq!(i.bytes_in_flight, (total as u32 - 3) * MSS);
+    assert_eq!(i.cwnd, (6 * MSS).min(i.bytes_in_flight + MSS));
 }
 
 #[test]
