@@ -217,7 +217,7 @@ fn packets_of_other_connections_are_skipped() {
         "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
          +0 fcntl(5, F_SETFL, O_NONBLOCK) = 0
          +0 connect(5, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-         +0 > S 0:0(0) <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 3>\n",
+         +0 > S 0:0(0) <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>\n",
     );
 }
 

@@ -406,6 +406,7 @@ fn reset_in_close_wait_reports_epipe() {
 fn blocking_write_queues_everything_as_acks_free_the_buffer() {
     let config = Config {
         send_buffer: 1000,
+        send_buffer_max: 1000,
         ..Config::default()
     };
     let mut net = Net::new(config);
