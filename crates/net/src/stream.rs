@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
-use fsm::{ConnId, ReadError, WriteError};
+use fsm::{ConnId, ReadError, State, WriteError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::error;

@@ -110,6 +110,7 @@ async fn vectored_write_sends_the_slices_in_order() {
 async fn vectored_write_stops_at_a_full_send_buffer() {
     let config = Config {
         send_buffer: 4096,
+        send_buffer_max: 4096,
         ..mem::config()
     };
     let net = Net::with(config, SERVER_V4, CLIENT_V4);
@@ -175,7 +176,9 @@ async fn readable_wakes_when_data_arrives() {
 async fn try_write_fills_the_send_buffer_then_writable_waits_for_room() {
     let config = Config {
         send_buffer: 16 * 1024,
+        send_buffer_max: 16 * 1024,
         recv_buffer: 16 * 1024,
+        recv_buffer_max: 16 * 1024,
         ..mem::config()
     };
     let net = Net::with(config, SERVER_V4, CLIENT_V4);
@@ -213,7 +216,9 @@ async fn try_write_fills_the_send_buffer_then_writable_waits_for_room() {
 async fn write_waits_for_room_and_wakes_when_the_peer_reads() {
     let config = Config {
         send_buffer: 8 * 1024,
+        send_buffer_max: 8 * 1024,
         recv_buffer: 8 * 1024,
+        recv_buffer_max: 8 * 1024,
         ..mem::config()
     };
     let net = Net::with(config, SERVER_V4, CLIENT_V4);
@@ -310,6 +315,15 @@ async fn info_reports_state_mss_rtt_and_counters() {
     assert_eq!(info.stats.bytes_acked, 5000);
     assert_eq!(info.stats.retransmits, 0);
     assert!(info.stats.segments_sent >= 4, "{:?}", info.stats);
+    // Congestion control as `ss -ti` shows it: CUBIC by default, no loss so no ssthresh, the
+    // initial window of 10 segments (RFC 6928) not grown by an application-limited sender,
+    // nothing left in flight. (No delivery rate: paused time makes every RTT zero.)
+    assert_eq!(info.congestion_control, fsm::CongestionAlgorithm::Cubic);
+    assert_eq!(info.ssthresh, None);
+    assert!(!info.in_recovery);
+    assert_eq!(info.cwnd, 10 * 1448);
+    assert_eq!(info.bytes_in_flight, 0);
+    assert_eq!(info.recv_buffer, Config::default().recv_buffer);
     let info = server.info().unwrap();
     assert_eq!(info.stats.bytes_received, 5000);
     assert_eq!(info.stats.bytes_sent, 0);

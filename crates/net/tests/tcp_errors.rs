@@ -73,7 +73,9 @@ async fn blocked_reader_is_woken_by_reset() {
 async fn blocked_writer_is_woken_by_reset() {
     let config = Config {
         send_buffer: 8 * 1024,
+        send_buffer_max: 8 * 1024,
         recv_buffer: 8 * 1024,
+        recv_buffer_max: 8 * 1024,
         ..mem::config()
     };
     let net = Net::with(config, SERVER_V4, CLIENT_V4);

@@ -320,3 +320,21 @@ fn established_no_new_recovery_before_the_timeout_recovery_point() {
     assert!(!i.in_recovery);
     assert_eq!(i.stats.fast_recoveries, 0);
 }
+
+#[test]
+fn established_delivery_rate_is_bytes_acked_per_round_trip() {
+    let mut h = established(newreno(), false);
+    assert!(info(&h).delivery_rate.is_none());
+    send_initial_window(&mut h, 10);
+    h.advance(ms(100));
+    h.send(ack(&h, 10, &[]));
+    // Ten segments acknowledged 100 ms after they left (the first RTT sample): 146 000 B/s.
+    assert_eq!(info(&h).delivery_rate, Some(146_000));
+    // An idle period does not count: the next interval starts when data goes out again.
+    h.advance(ms(5_000));
+    h.write(&vec![1; 5 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 5);
+    h.advance(ms(100));
+    h.send(ack(&h, 15, &[]));
+    assert_eq!(info(&h).delivery_rate, Some(73_000));
+}
