@@ -7,6 +7,7 @@ use wire::TcpRepr;
 use super::Connection;
 use super::output::{Plan, PlanKind};
 use super::recovery::{self, Ack};
+use crate::state::State;
 use crate::time::Instant;
 
 impl Connection {
@@ -16,15 +17,18 @@ impl Connection {
     }
 
     /// Bytes in flight as the sender counts them for the congestion window: RFC 6675's pipe
-    /// (SACKed and lost data out, retransmissions in), or SND.NXT − SND.UNA while a timeout's
-    /// go-back-N resends what was sent before.
+    /// (SACKed and lost data out, retransmissions in), or, while a timeout's go-back-N resends
+    /// what was sent before, the unSACKed bytes between SND.UNA and SND.NXT.
     pub(super) fn in_flight(&self) -> u32 {
-        if self.snd.nxt.lt(self.snd.max) {
-            return self.snd.nxt - self.snd.una;
-        }
         let (una, max) = self.una_max_marks();
-        let pipe = self.recovery.pipe(una, max, self.snd_mss as u64);
-        u32::try_from(pipe).unwrap_or(u32::MAX)
+        let bytes = if self.snd.nxt.lt(self.snd.max) {
+            // Resent from SND.UNA so far, less what the peer SACKed since (RFC 6675 §5.1).
+            self.recovery
+                .unsacked_bytes(una, self.snd_mark(self.snd.nxt))
+        } else {
+            self.recovery.pipe(una, max, self.snd_mss as u64)
+        };
+        u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 
     /// Takes the SACK blocks of an ACK into the scoreboard (RFC 6675 Update()), before SND.UNA
@@ -102,8 +106,9 @@ impl Connection {
         }
         if out.enter {
             self.stats.fast_recoveries += 1;
-            let flight = u32::try_from(max - una).unwrap_or(u32::MAX);
-            self.cc.on_congestion_event(now, flight);
+            let flight = self.recovery.flight_size(una, max);
+            self.cc
+                .on_congestion_event(now, u32::try_from(flight).unwrap_or(u32::MAX));
             self.recovery.enter(una, max);
         }
         let acked = una - una_before;
@@ -128,7 +133,10 @@ impl Connection {
     /// reduced on the first timeout unless recovery already reduced it; recovery ends.
     pub(super) fn on_timeout_congestion(&mut self, now: Instant) {
         let (una, max) = self.una_max_marks();
-        let reduce = self.retries == 1 && !self.recovery.in_recovery();
+        // RFC 5681 §3.1: a lost SYN or SYN-ACK leaves one segment as the initial window, but
+        // no data was in flight to halve.
+        let handshake = matches!(self.state, State::SynSent | State::SynReceived);
+        let reduce = self.retries == 1 && !self.recovery.in_recovery() && !handshake;
         let flight = u32::try_from(max - una).unwrap_or(u32::MAX);
         self.cc.on_timeout(now, flight, reduce);
         self.recovery.on_timeout(una, max);
@@ -162,7 +170,7 @@ impl Connection {
         let nxt = self.snd_mark(self.snd.nxt);
         match self.recovery.unsacked(nxt, max) {
             Some((start, end)) => {
-                self.snd.nxt = self.snd.nxt + (start - nxt) as u32;
+                self.snd.nxt += (start - nxt) as u32;
                 // A hole up to SND.MAX (or a probe's byte) limits nothing.
                 (end < max).then(|| usize::try_from(end - start).unwrap_or(usize::MAX))
             }

@@ -289,7 +289,7 @@ impl Connection {
         self.retries = 0;
         if self.snd.una == self.snd.max {
             self.timers.stop(Timer::Retransmit);
-        } else {
+        } else if self.recovery.restart_timer(self.snd_mark(ack)) {
             self.arm_retransmit(now);
         }
         if acked_bytes > 0 && !self.fin_queued {

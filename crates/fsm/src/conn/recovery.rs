@@ -66,6 +66,11 @@ pub(super) struct Recovery {
     head_lost: bool,
     /// Without SACK: bytes the duplicate ACKs stand for (1 SMSS each).
     dup_bytes: u64,
+    /// New data sent by limited transmit since the last cumulative ACK: not part of the
+    /// FlightSize that sets ssthresh (RFC 5681 §3.2 step 2, RFC 6675 §5 step 4.2).
+    limited_transmit: u64,
+    /// Partial ACKs in this recovery (RFC 6582 §3.2 step 5).
+    partial_acks: u32,
     /// PRR (RFC 6937): prr_delivered, prr_out, RecoverFS.
     prr_delivered: u64,
     prr_out: u64,
@@ -84,6 +89,8 @@ impl Recovery {
             rescue_rxt: None,
             head_lost: false,
             dup_bytes: 0,
+            limited_transmit: 0,
+            partial_acks: 0,
             prr_delivered: 0,
             prr_out: 0,
             recover_fs: 0,
@@ -135,6 +142,7 @@ impl Recovery {
         if acked > 0 {
             self.dupacks = 0;
             self.dup_bytes = self.dup_bytes.saturating_sub(acked);
+            self.limited_transmit = 0;
         }
         if let Some(point) = self.point {
             if ack.una >= point {
@@ -163,6 +171,21 @@ impl Recovery {
         out
     }
 
+    /// Whether an ACK of new data up to `una` restarts the retransmission timer (RFC 6298
+    /// §5.3). Without SACK, in recovery, only the first partial ACK does: RFC 6582 §3.2 step 5
+    /// (the "Impatient" variant of §4), so that a window with many losses, repaired one per
+    /// round trip, falls back on the timeout and slow start rather than taking a round trip
+    /// per hole.
+    pub(super) fn restart_timer(&mut self, una: u64) -> bool {
+        match self.point {
+            Some(point) if !self.sack && una < point => {
+                self.partial_acks += 1;
+                self.partial_acks == 1
+            }
+            _ => true,
+        }
+    }
+
     /// Enters recovery (RFC 6675 §5 step 4): RecoveryPoint = HighData, the head segment is
     /// lost, PRR starts from FlightSize.
     pub(super) fn enter(&mut self, una: u64, max: u64) {
@@ -171,6 +194,7 @@ impl Recovery {
         self.high_rxt = una;
         self.rescue_rxt = None;
         self.head_lost = true;
+        self.partial_acks = 0;
         self.prr_delivered = 0;
         self.prr_out = 0;
         self.recover_fs = max - una;
@@ -187,6 +211,7 @@ impl Recovery {
         self.head_lost = false;
         self.dupacks = 0;
         self.dup_bytes = 0;
+        self.limited_transmit = 0;
         self.scoreboard.clear();
     }
 
@@ -211,7 +236,8 @@ impl Recovery {
         let lost_to = self.lost_boundary(una, mss).min(max);
         let retransmitted = self.high_rxt.clamp(una, max);
         if self.sack {
-            self.scoreboard.unsacked_in(lost_to, max) + self.scoreboard.unsacked_in(una, retransmitted)
+            self.scoreboard.unsacked_in(lost_to, max)
+                + self.scoreboard.unsacked_in(una, retransmitted)
         } else {
             ((max - lost_to) + (retransmitted - una)).saturating_sub(self.dup_bytes)
         }
@@ -274,11 +300,24 @@ impl Recovery {
         }
     }
 
-    /// `len` bytes went out during recovery (RFC 6937 prr_out).
+    /// `len` bytes went out: counted by PRR in recovery (RFC 6937 prr_out), as limited
+    /// transmit before it.
     pub(super) fn on_sent(&mut self, len: u64) {
         if self.in_recovery() {
             self.prr_out += len;
+        } else if self.dupacks > 0 {
+            self.limited_transmit += len;
         }
+    }
+
+    /// FlightSize for ssthresh: what is outstanding less what limited transmit sent.
+    pub(super) fn flight_size(&self, una: u64, max: u64) -> u64 {
+        (max - una).saturating_sub(self.limited_transmit)
+    }
+
+    /// Bytes in [from, to) the peer has not SACKed.
+    pub(super) fn unsacked_bytes(&self, from: u64, to: u64) -> u64 {
+        self.scoreboard.unsacked_in(from, to)
     }
 
     /// RFC 6937 §3: the congestion window for this ACK in recovery, pipe + sndcnt, given the
@@ -296,7 +335,11 @@ impl Recovery {
             let limit = (self.prr_delivered.saturating_sub(self.prr_out)).max(delivered) + mss;
             (ssthresh - pipe).min(limit)
         };
-        let sndcnt = if self.prr_out == 0 { sndcnt.max(mss) } else { sndcnt };
+        let sndcnt = if self.prr_out == 0 {
+            sndcnt.max(mss)
+        } else {
+            sndcnt
+        };
         pipe + sndcnt
     }
 }
@@ -325,9 +368,9 @@ pub(super) fn is_dsack(blocks: &[SackBlock], ack: SeqNum) -> bool {
     match blocks {
         [first, rest @ ..] => {
             first.right.le(ack)
-                || rest
-                    .first()
-                    .is_some_and(|second| second.left.le(first.left) && first.right.le(second.right))
+                || rest.first().is_some_and(|second| {
+                    second.left.le(first.left) && first.right.le(second.right)
+                })
         }
         [] => false,
     }

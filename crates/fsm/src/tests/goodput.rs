@@ -773,4 +773,3 @@ fn established_newreno_timeout_collapses_cwnd_to_one_segment() {
 fn established_cubic_timeout_collapses_cwnd_to_one_segment() {
     check_timeout(CongestionAlgorithm::Cubic, 0.7);
 }
-

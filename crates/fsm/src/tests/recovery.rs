@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use wire::{SackBlock, SackBlocks, SeqNum};
 
 use super::harness::*;
-use crate::{CongestionAlgorithm, Config, Info};
+use crate::{Config, CongestionAlgorithm, Info};
 
 /// The MSS the peer announces; with no timestamps every segment carries this much.
 const MSS: u32 = 1460;
@@ -97,8 +97,9 @@ fn established_third_duplicate_ack_fast_retransmits_without_sack() {
     assert!(i.in_recovery);
     assert_eq!(i.stats.fast_recoveries, 1);
     assert_eq!(i.stats.timeouts, 0);
-    // RFC 5681 eq. 4: ssthresh = FlightSize / 2; twelve segments were in flight.
-    assert_eq!(i.ssthresh, Some(6 * MSS));
+    // RFC 5681 eq. 4: ssthresh = FlightSize / 2; twelve segments were in flight, two of them
+    // sent by limited transmit, which FlightSize leaves out (RFC 5681 §3.2 step 2).
+    assert_eq!(i.ssthresh, Some(5 * MSS));
 }
 
 #[test]
@@ -128,9 +129,50 @@ fn established_partial_ack_retransmits_next_hole_without_sack() {
     h.send(ack(&h, high, &[]));
     let i = info(&h);
     assert!(!i.in_recovery);
-    assert_eq!(i.ssthresh, Some(6 * MSS));
+    assert_eq!(i.ssthresh, Some(5 * MSS));
     assert_eq!(i.cwnd, 2 * MSS);
     assert_eq!(sent(&mut h).len(), 2);
+}
+
+#[test]
+fn established_only_first_partial_ack_restarts_timer_without_sack() {
+    let mut h = established(newreno(), false);
+    send_initial_window(&mut h, 10);
+    // Every other segment lost: 1, 3, 5, 7, 9 arrive.
+    for _ in 0..3 {
+        h.send(ack(&h, 0, &[]));
+    }
+    assert_eq!(sent(&mut h), [0]);
+    let rto = info(&h).rto;
+    // The first partial ACK restarts the timer (RFC 6582 §3.2 step 5)...
+    h.send(ack(&h, 2, &[]));
+    h.recv();
+    h.advance(rto - ms(50));
+    // ...a later one does not (the Impatient variant, §4): the RTO fires one RTO after the
+    // first, and slow start resends the rest instead of one hole per round trip.
+    h.send(ack(&h, 4, &[]));
+    h.recv();
+    h.advance(ms(50));
+    let i = info(&h);
+    assert_eq!(i.stats.timeouts, 1);
+    assert!(!i.in_recovery);
+    assert_eq!(i.cwnd, MSS);
+}
+
+#[test]
+fn syn_sent_syn_timeout_leaves_one_segment_and_no_ssthresh() {
+    let mut h = Harness::new(newreno());
+    h.connect();
+    h.iss = h.recv_one().seq.get();
+    h.advance(ms(1000));
+    h.recv_one();
+    h.send(Seg::new(SYN | ACK, REMOTE_ISS, h.our(1)).mss(MSS as u16));
+    h.recv();
+    // RFC 5681 §3.1: after a lost SYN the initial window is one segment; nothing was in
+    // flight to halve, so ssthresh stays unset.
+    let i = info(&h);
+    assert_eq!(i.cwnd, MSS);
+    assert_eq!(i.ssthresh, None);
 }
 
 #[test]
@@ -221,14 +263,15 @@ fn established_prr_spreads_recovery_sending_over_the_acks() {
     assert!(sent.iter().all(|&n| n <= 2), "a burst: {sent:?}");
     // The retransmission arrives: a full ACK (RecoveryPoint: the 12 segments out at entry,
     // two by limited transmit) with the PRR-paced new segments still in flight ends recovery
-    // at min(ssthresh, FlightSize + SMSS) (RFC 6582 §3.2 step 3, option 1).
+    // at min(ssthresh, FlightSize + SMSS) (RFC 6582 §3.2 step 3, option 1). ssthresh is half
+    // the ten segments out before limited transmit.
     h.send(ack(&h, 12, &[]));
     let i = info(&h);
     assert!(!i.in_recovery);
-    assert_eq!(i.ssthresh, Some(6 * MSS));
+    assert_eq!(i.ssthresh, Some(5 * MSS));
     // In flight: what went out after the two limited-transmit segments and the retransmission.
     assert_eq!(i.bytes_in_flight, (total as u32 - 3) * MSS);
-    assert_eq!(i.cwnd, (6 * MSS).min(i.bytes_in_flight + MSS));
+    assert_eq!(i.cwnd, (5 * MSS).min(i.bytes_in_flight + MSS));
 }
 
 #[test]
@@ -255,8 +298,9 @@ fn established_go_back_n_after_rto_skips_sacked_segments() {
     assert_eq!(sent(&mut h), [0]);
     // The retransmitted 0 arrived with 1 held; 2 is lost, 3 arrived before.
     h.send(ack(&h, 2, &[(3, 4)]));
-    // Slow start from one segment: two may go; 2, then 4 (3 is SACKed), not 3.
-    assert_eq!(sent(&mut h), [2, 4]);
+    // Slow start from one segment: the ACK of two makes cwnd three. 2, then 4 and 5: 3 is
+    // SACKed, neither resent nor counted in flight (RFC 6675 §5.1).
+    assert_eq!(sent(&mut h), [2, 4, 5]);
 }
 
 #[test]
