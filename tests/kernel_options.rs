@@ -122,8 +122,9 @@ async fn negotiated_with(stack: &Stack, v6: bool) -> (Negotiated, Negotiated) {
     (from_syn, from_syn_ack)
 }
 
-/// The stack's shift for its default 256 KB receive buffer: 65535 << 3 is the first to cover it.
-const STACK_WSCALE: u8 = 3;
+/// The stack's shift for the 4 MiB its receive buffer may grow to by default: 65535 << 7 is the
+/// first to cover it (RFC 7323 §2.3).
+const STACK_WSCALE: u8 = 7;
 
 /// The options the stack offers (RFC 7323 window scaling and timestamps, RFC 2018
 /// SACK-permitted), agreed to by the kernel.
