@@ -211,7 +211,8 @@ impl Recovery {
         let lost_to = self.lost_boundary(una, mss).min(max);
         let retransmitted = self.high_rxt.clamp(una, max);
         if self.sack {
-            self.scoreboard.unsacked_in(lost_to, max) + self.scoreboard.unsacked_in(una, retransmitted)
+            self.scoreboard.unsacked_in(lost_to, max)
+                + self.scoreboard.unsacked_in(una, retransmitted)
         } else {
             ((max - lost_to) + (retransmitted - una)).saturating_sub(self.dup_bytes)
         }
@@ -296,7 +297,11 @@ impl Recovery {
             let limit = (self.prr_delivered.saturating_sub(self.prr_out)).max(delivered) + mss;
             (ssthresh - pipe).min(limit)
         };
-        let sndcnt = if self.prr_out == 0 { sndcnt.max(mss) } else { sndcnt };
+        let sndcnt = if self.prr_out == 0 {
+            sndcnt.max(mss)
+        } else {
+            sndcnt
+        };
         pipe + sndcnt
     }
 }
@@ -325,9 +330,9 @@ pub(super) fn is_dsack(blocks: &[SackBlock], ack: SeqNum) -> bool {
     match blocks {
         [first, rest @ ..] => {
             first.right.le(ack)
-                || rest
-                    .first()
-                    .is_some_and(|second| second.left.le(first.left) && first.right.le(second.right))
+                || rest.first().is_some_and(|second| {
+                    second.left.le(first.left) && first.right.le(second.right)
+                })
         }
         [] => false,
     }

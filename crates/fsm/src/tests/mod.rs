@@ -17,4 +17,5 @@ mod rst;
 mod sack;
 mod sim;
 mod table;
+mod tail_loss;
 mod window;

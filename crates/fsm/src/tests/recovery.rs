@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use wire::{SackBlock, SackBlocks, SeqNum};
 
 use super::harness::*;
-use crate::{CongestionAlgorithm, Config, Info};
+use crate::{Config, CongestionAlgorithm, Info};
 
 /// The MSS the peer announces; with no timestamps every segment carries this much.
 const MSS: u32 = 1460;
