@@ -11,6 +11,7 @@ mod goodput;
 mod handshake;
 mod options;
 mod path;
+mod rack;
 mod recovery;
 mod retransmit;
 mod rst;

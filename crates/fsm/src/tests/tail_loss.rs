@@ -10,6 +10,10 @@
 //! of a transfer draws too few duplicate ACKs for fast retransmit, so without tail loss probes
 //! only the RTO repairs it.
 //!
+//! Each case runs twice on the same seed, with RACK-TLP (RFC 8985) and without (RFC 6675's
+//! DupThresh alone), and checks that RACK-TLP at least halves the transfers that need an RTO
+//! and completes them sooner in total.
+//!
 //! `cargo test -p tcpstk-fsm --lib tests::tail_loss -- --nocapture` prints one markdown row per
 //! case.
 
@@ -18,7 +22,7 @@ use core::time::Duration;
 use super::goodput::{MBIT, SEGMENT_PAYLOAD, Sim, config};
 use super::link::Rng;
 use super::path::PathConfig;
-use crate::CongestionAlgorithm;
+use crate::{Config, CongestionAlgorithm};
 
 const TRANSFERS: u32 = 1000;
 /// Full segments per transfer.
@@ -35,6 +39,7 @@ struct Outcome {
     /// Completion times, sorted.
     times: Vec<Duration>,
     random_drops: u64,
+    tlp_probes: u64,
 }
 
 impl Outcome {
@@ -46,9 +51,10 @@ impl Outcome {
     fn row(&self, name: &str) -> String {
         let n = self.times.len() as u32;
         format!(
-            "| {name} | {} | {} | {} | {} | {:.1} s | {:.1} ms | {:.1} ms | {:.1} ms |",
+            "| {name} | {} | {} | {} | {} | {} | {:.1} s | {:.1} ms | {:.1} ms | {:.1} ms |",
             n,
             self.random_drops,
+            self.tlp_probes,
             self.with_rto,
             self.timeouts,
             self.total.as_secs_f64(),
@@ -59,12 +65,17 @@ impl Outcome {
     }
 }
 
-const HEADER: &str = "| case | transfers | random drops | transfers with an RTO | RTOs \
-                      | total time | mean | median | p99 |\n|---|---|---|---|---|---|---|---|---|";
+const HEADER: &str = "| case | transfers | random drops | TLP probes | transfers with an RTO \
+                      | RTOs | total time | mean | median | p99 |\n\
+                      |---|---|---|---|---|---|---|---|---|---|";
 
-fn run(loss: f64, seed: u64) -> Outcome {
+fn run(loss: f64, seed: u64, rack_tlp: bool) -> Outcome {
     let path = PathConfig::new(100 * MBIT, Duration::from_millis(50), loss, seed);
-    let mut sim = Sim::new(config(CongestionAlgorithm::Cubic, true, &path), path, None);
+    let config = Config {
+        rack_tlp,
+        ..config(CongestionAlgorithm::Cubic, true, &path)
+    };
+    let mut sim = Sim::new(config, path, None);
     sim.connect();
     let mut rng = Rng::new(seed ^ 0x7a11);
     let mut outcome = Outcome {
@@ -73,6 +84,7 @@ fn run(loss: f64, seed: u64) -> Outcome {
         total: Duration::ZERO,
         times: Vec::new(),
         random_drops: 0,
+        tlp_probes: 0,
     };
     for i in 0..TRANSFERS {
         let timeouts = sim.info().stats.timeouts;
@@ -93,14 +105,27 @@ fn run(loss: f64, seed: u64) -> Outcome {
     }
     outcome.times.sort();
     outcome.random_drops = sim.path.stats.random_drops;
+    outcome.tlp_probes = sim.info().stats.tlp_probes;
     outcome
 }
 
 fn check(loss: f64, seed: u64) {
-    let outcome = run(loss, seed);
     let name = format!("100 Mbit/s, 50 ms, p {}%", loss * 100.0);
-    eprintln!("{HEADER}\n{}", outcome.row(&name));
-    assert_eq!(outcome.times.len(), TRANSFERS as usize);
+    let rack = run(loss, seed, true);
+    let dupthresh = run(loss, seed, false);
+    eprintln!(
+        "{HEADER}\n{}\n{}",
+        rack.row(&format!("{name}, RACK-TLP")),
+        dupthresh.row(&format!("{name}, DupThresh only"))
+    );
+    assert_eq!(dupthresh.tlp_probes, 0);
+    assert!(
+        2 * rack.with_rto <= dupthresh.with_rto,
+        "{name}: {} transfers needed an RTO with RACK-TLP, {} without",
+        rack.with_rto,
+        dupthresh.with_rto
+    );
+    assert!(rack.total < dupthresh.total, "{name}: RACK-TLP is slower");
 }
 
 #[test]
