@@ -77,6 +77,10 @@ pub struct Config {
     pub sack: bool,
     /// The congestion controller of new connections (Linux's `tcp_congestion_control`).
     pub congestion_control: CongestionAlgorithm,
+    /// Detect losses by time and probe for lost tails, RACK-TLP (RFC 8985), on connections
+    /// with SACK (Linux's `tcp_recovery` and `tcp_early_retrans`). Off, loss detection is
+    /// RFC 6675's DupThresh alone, and a lost tail waits for the RTO.
+    pub rack_tlp: bool,
 }
 
 impl Default for Config {
@@ -105,6 +109,7 @@ impl Default for Config {
             timestamps: true,
             sack: true,
             congestion_control: CongestionAlgorithm::Cubic,
+            rack_tlp: true,
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct Stats {
     pub dsacks_received: u64,
     /// Retransmission timeouts.
     pub timeouts: u64,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub tlp_probes: u64,
+    /// Segments RACK declared lost by time (RFC 8985 §6.3).
+    pub rack_losses: u64,
     /// Segments that failed the acceptability test of RFC 9293 §3.10.7.4.
     pub unacceptable: u64,
     /// Challenge ACKs sent (RFC 5961).

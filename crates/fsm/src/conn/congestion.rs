@@ -32,8 +32,8 @@ impl Connection {
     }
 
     /// Takes the SACK blocks of an ACK into the scoreboard (RFC 6675 Update()), before SND.UNA
-    /// moves. Returns the bytes newly SACKed.
-    pub(super) fn on_sack_option(&mut self, seg: &TcpRepr<'_>) -> u64 {
+    /// moves, and into RACK's records. Returns the bytes newly SACKed.
+    pub(super) fn on_sack_option(&mut self, now: Instant, seg: &TcpRepr<'_>) -> u64 {
         let blocks = seg.options.sack.as_slice();
         if blocks.is_empty() || !self.sack.agreed() {
             return 0;
@@ -42,12 +42,16 @@ impl Connection {
         if recovery::is_dsack(blocks, seg.ack) {
             self.stats.dsacks_received += 1;
         }
-        let una_mark = self.snd_mark(self.snd.una);
-        blocks
+        let (una, una_mark, max) = (self.snd.una, self.snd_mark(self.snd.una), self.snd.max);
+        let mut newly_sacked = 0;
+        for (start, end) in blocks
             .iter()
-            .filter_map(|&b| recovery::block_marks(b, self.snd.una, una_mark, self.snd.max))
-            .map(|(start, end)| self.recovery.on_sack_block(start, end))
-            .sum()
+            .filter_map(|&b| recovery::block_marks(b, una, una_mark, max))
+        {
+            newly_sacked += self.recovery.on_sack_block(start, end);
+            self.on_rack_sack_block(now, (start, end));
+        }
+        newly_sacked
     }
 
     /// A duplicate ACK: by RFC 6675 §2 with SACK (it SACKs new data), by RFC 5681 §2 without
@@ -95,6 +99,7 @@ impl Connection {
             mss,
         });
         if out.exit {
+            self.rack.on_recovery_exit();
             self.cc.on_recovery_end(now);
             // RFC 6582 §3.2 step 3, option 1: if little is left in flight (the peer's window
             // held new data back during recovery), cwnd = FlightSize + SMSS rather than a burst
@@ -105,18 +110,11 @@ impl Connection {
             }
         }
         if out.enter {
-            self.stats.fast_recoveries += 1;
-            let flight = self.recovery.flight_size(una, max);
-            self.cc
-                .on_congestion_event(now, u32::try_from(flight).unwrap_or(u32::MAX));
-            self.recovery.enter(una, max);
+            self.enter_recovery(now, una, max);
         }
         let acked = una - una_before;
         if self.recovery.in_recovery() {
-            let pipe = self.recovery.pipe(una, max, mss);
-            let ssthresh = u64::from(self.cc.ssthresh());
-            let cwnd = self.recovery.prr_window(out.delivered, pipe, ssthresh, mss);
-            self.cc.set_window(u32::try_from(cwnd).unwrap_or(u32::MAX));
+            self.set_prr_window(out.delivered);
         } else if acked > 0 && !out.exit {
             let srtt = self.rtt.srtt().unwrap_or_else(|| self.rtt.rto());
             let acked = u32::try_from(acked).unwrap_or(u32::MAX);
@@ -127,6 +125,27 @@ impl Connection {
             self.update_delivery_rate(now);
             self.on_cwnd_grown();
         }
+    }
+
+    /// Loss detected: fast retransmit and recovery (RFC 6675 §5 step 4), the controller's
+    /// congestion response. Any TLP episode ends with it (its loss is this one).
+    pub(super) fn enter_recovery(&mut self, now: Instant, una: u64, max: u64) {
+        self.stats.fast_recoveries += 1;
+        let flight = self.recovery.flight_size(una, max);
+        self.cc
+            .on_congestion_event(now, u32::try_from(flight).unwrap_or(u32::MAX));
+        self.recovery.enter(una, max);
+        self.rack.on_recovery_enter();
+    }
+
+    /// PRR's window for an ACK in recovery that delivered `delivered` bytes (RFC 6937 §3).
+    pub(super) fn set_prr_window(&mut self, delivered: u64) {
+        let (una, max) = self.una_max_marks();
+        let mss = self.snd_mss as u64;
+        let pipe = self.recovery.pipe(una, max, mss);
+        let ssthresh = u64::from(self.cc.ssthresh());
+        let cwnd = self.recovery.prr_window(delivered, pipe, ssthresh, mss);
+        self.cc.set_window(u32::try_from(cwnd).unwrap_or(u32::MAX));
     }
 
     /// A retransmission timeout: the controller's loss window (RFC 5681 §3.1), ssthresh
@@ -190,7 +209,7 @@ impl Connection {
         let (una, max) = self.una_max_marks();
         let mss = self.snd_mss as u64;
         let range = match kind {
-            PlanKind::Next => None,
+            PlanKind::Next | PlanKind::Probe => None,
             PlanKind::Lost => self.recovery.next_lost(una, max, mss),
             PlanKind::Unsacked => self.recovery.next_unsacked(una, mss),
             PlanKind::Rescue => self.recovery.rescue(una, max, mss),
@@ -199,14 +218,18 @@ impl Connection {
             .filter(|plan| plan.len.max(1) <= cwnd_left)
     }
 
-    /// The segment of sequence marks `[start, end)`: data, and the FIN if it falls inside.
-    fn plan_range(&self, (start, end): (u64, u64), kind: PlanKind) -> Option<Plan> {
+    /// The segment of sequence marks `[start, end)`: data, and the FIN if it falls inside. The
+    /// data stays within the peer's window, which may have shrunk since it was first sent (by
+    /// the rounding of a scaled window, RFC 7323 §2.4).
+    pub(super) fn plan_range(&self, (start, end): (u64, u64), kind: PlanKind) -> Option<Plan> {
         // Mark m ≥ 1 is stream offset m − 1; the FIN's mark follows the last data byte's.
         let offset = start.checked_sub(1)?;
         let fin_mark = self.send_buf.end() + 1;
-        let want = usize::try_from(end.min(fin_mark).saturating_sub(start)).ok()?;
+        let right_edge = self.snd_mark(self.snd.una) + u64::from(self.snd.wnd);
+        let data_end = end.min(fin_mark).min(right_edge);
+        let want = usize::try_from(data_end.saturating_sub(start)).ok()?;
         let len = self.send_buf.chunk(offset, want).len();
-        let fin = self.fin_queued && end > fin_mark && len == want;
+        let fin = self.fin_queued && end > fin_mark && data_end == fin_mark && len == want;
         (len > 0 || fin).then(|| Plan {
             seq: self.snd_seq(offset),
             offset,

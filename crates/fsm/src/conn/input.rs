@@ -250,13 +250,16 @@ impl Connection {
         self.probes = 0;
         let before = (self.snd.una, self.snd.wnd);
         let una_mark = self.snd_mark(self.snd.una);
-        let newly_sacked = self.on_sack_option(seg);
-        if self.snd.una.lt(seg.ack) {
+        let newly_sacked = self.on_sack_option(now, seg);
+        let acked = self.snd.una.lt(seg.ack);
+        if acked {
             self.on_new_ack(now, seg);
         }
         let duplicate = self.is_duplicate_ack(seg, before, newly_sacked);
         self.update_send_window(seg);
+        self.on_rack_ack(now, seg);
         self.on_ack_congestion(now, una_mark, newly_sacked, duplicate);
+        self.on_ack_pto(now, acked);
         self.on_fin_acked(now)
     }
 

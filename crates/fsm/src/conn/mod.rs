@@ -10,6 +10,7 @@ mod autotune;
 mod congestion;
 mod input;
 mod output;
+mod rack;
 mod recovery;
 mod rfc7323;
 mod sack;
@@ -36,6 +37,7 @@ use crate::state::{Action, Input, State, transition};
 use crate::stats::{Info, Stats};
 use crate::time::Instant;
 use autotune::RcvAutotune;
+use rack::Rack;
 use recovery::Recovery;
 use rfc7323::Rfc7323;
 use sack::Sack;
@@ -136,6 +138,8 @@ pub struct Connection {
     cc: Box<dyn CongestionControl>,
     /// Loss detection and recovery (RFC 6675, RFC 6582, RFC 6937).
     recovery: Recovery,
+    /// Time-based loss detection and tail loss probes (RFC 8985).
+    rack: Rack,
     /// The congestion window, not the data or the peer's window, held data back since the last
     /// ACK (RFC 7661: only then may the window grow).
     cwnd_limited: bool,
@@ -219,6 +223,7 @@ impl Connection {
             snd_sml: iss,
             cc: new_controller(config.congestion_control, mss as u32),
             recovery: Recovery::new(),
+            rack: Rack::new(),
             cwnd_limited: false,
             last_send: None,
             rate_start: (now, 0),
@@ -627,6 +632,8 @@ impl Connection {
             .max(1);
         self.cc.set_mss(self.snd_mss as u32);
         self.recovery.set_sack(self.sack.agreed());
+        self.rack
+            .set_enabled(self.config.rack_tlp && self.sack.agreed());
         self.on_cwnd_grown();
     }
 

@@ -62,6 +62,8 @@ pub(super) enum PlanKind {
     Unsacked,
     /// The rescue retransmission (NextSeg() rule 4).
     Rescue,
+    /// A tail loss probe sending the last segment again (RFC 8985 §7.3).
+    Probe,
 }
 
 /// What the data path decided to send.
@@ -117,6 +119,8 @@ impl Connection {
         while let Some(timer) = self.timers.pop_expired(now) {
             match timer {
                 Timer::Retransmit => self.on_retransmit_timeout(now),
+                Timer::Reorder => self.on_reorder_timeout(now),
+                Timer::Pto => self.on_pto(now),
                 Timer::DelayedAck => self.ack_now = true,
                 Timer::Persist => self.on_persist_timeout(now),
                 Timer::TimeWait => self.apply(now, Input::TimeWaitTimeout),
@@ -146,6 +150,7 @@ impl Connection {
         self.rtt_timer.invalidate();
         // Go back to the oldest unacknowledged octet; one segment at first (RFC 5681 §3.1).
         self.on_timeout_congestion(now);
+        self.on_rack_timeout();
         self.snd.nxt = self.snd.una;
         self.arm_retransmit(now);
     }
@@ -249,14 +254,18 @@ impl Connection {
             if plan.len > 0 && plan.len < room {
                 self.snd_sml = plan.seq + plan.len as u32;
             }
-            if plan.kind == PlanKind::Next {
-                self.snd.nxt = plan.seq + seq_len;
-                self.snd.max = self.snd.max.max(self.snd.nxt);
-            } else {
-                self.on_recovery_sent(plan.seq + seq_len, plan.kind);
+            match plan.kind {
+                PlanKind::Next => {
+                    self.snd.nxt = plan.seq + seq_len;
+                    self.snd.max = self.snd.max.max(self.snd.nxt);
+                }
+                PlanKind::Probe => {}
+                _ => self.on_recovery_sent(plan.seq + seq_len, plan.kind),
             }
             self.recovery.on_sent(u64::from(seq_len));
             self.note_sent(now, retransmit, plan.len);
+            let start = self.snd_mark(plan.seq);
+            self.on_rack_sent(now, (start, start + u64::from(seq_len)), retransmit);
         }
         self.on_ack_sent();
         self.stats.segments_sent += u64::from(seq_len == 0 || plan.probe);
@@ -294,6 +303,7 @@ impl Connection {
         let cwnd_left = self.cc.window().saturating_sub(self.in_flight()) as usize;
         self.plan_recovery(PlanKind::Lost, cwnd_left)
             .or_else(|| self.plan_next(now, cwnd_left))
+            .or_else(|| self.plan_tlp_retransmit())
             .or_else(|| self.plan_recovery(PlanKind::Unsacked, cwnd_left))
             .or_else(|| self.plan_recovery(PlanKind::Rescue, cwnd_left))
     }
@@ -307,7 +317,12 @@ impl Connection {
             return None; // Everything, FIN included, is sent.
         }
         self.restart_after_idle(now);
-        let cwnd_left = cwnd_left.min(self.cc.window().saturating_sub(self.in_flight()) as usize);
+        let mut cwnd_left =
+            cwnd_left.min(self.cc.window().saturating_sub(self.in_flight()) as usize);
+        if self.tlp_probe_now() {
+            // RFC 8985 §7.3: the probe may take FlightSize one segment past cwnd.
+            cwnd_left = cwnd_left.max(self.snd_mss);
+        }
         let seq = self.snd.nxt;
         let offset = self.snd_offset(seq);
         let end = self.send_buf.end();
@@ -333,6 +348,7 @@ impl Connection {
             || fin
             || seq.lt(self.snd.max)
             || self.probe_now
+            || self.tlp_probe_now()
             || (offset + want as u64 == end && nagle_ok)
             || (want as u32 >= self.snd.max_wnd / 2 && nagle_ok);
         if !send {

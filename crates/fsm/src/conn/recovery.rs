@@ -64,6 +64,9 @@ pub(super) struct Recovery {
     rescue_rxt: Option<u64>,
     /// The first unacknowledged segment is lost (entry; and each partial ACK without SACK).
     head_lost: bool,
+    /// One past the highest segment RACK declared lost (RFC 8985 §6.3): every unSACKed byte
+    /// below is lost too.
+    rack_lost: u64,
     /// Without SACK: bytes the duplicate ACKs stand for (1 SMSS each).
     dup_bytes: u64,
     /// New data sent by limited transmit since the last cumulative ACK: not part of the
@@ -88,6 +91,7 @@ impl Recovery {
             high_rxt: 0,
             rescue_rxt: None,
             head_lost: false,
+            rack_lost: 0,
             dup_bytes: 0,
             limited_transmit: 0,
             partial_acks: 0,
@@ -163,10 +167,12 @@ impl Recovery {
                 self.dup_bytes = (self.dup_bytes + ack.mss).min(flight.saturating_sub(ack.mss));
             }
         }
-        if self.point.is_none() && ack.duplicate && ack.una >= self.recover {
-            // RFC 6675 §5 steps 1 and 2; RFC 5681 §3.2 / RFC 6582 §3.2 step 2 without SACK.
+        if self.can_enter(ack.una) {
+            // RFC 6675 §5 steps 1 and 2; RFC 5681 §3.2 / RFC 6582 §3.2 step 2 without SACK;
+            // RFC 8985 §7.1: a loss RACK detected, on any ACK.
             let lost = self.sack && self.lost_boundary(ack.una, ack.mss) > ack.una;
-            out.enter = self.dupacks >= DUP_THRESH || lost;
+            out.enter = (ack.duplicate && (self.dupacks >= DUP_THRESH || lost))
+                || self.rack_lost_above(ack.una);
         }
         out
     }
@@ -184,6 +190,26 @@ impl Recovery {
             }
             _ => true,
         }
+    }
+
+    /// Not in recovery, and none ended by a timeout or begun since is still unfinished.
+    pub(super) fn can_enter(&self, una: u64) -> bool {
+        self.point.is_none() && una >= self.recover
+    }
+
+    /// In fast recovery, or in a timeout's go-back-N (RFC 8985's "fast or RTO recovery").
+    pub(super) fn recovering(&self, una: u64) -> bool {
+        self.point.is_some() || una < self.recover
+    }
+
+    /// RACK declared the bytes up to `end` lost (RFC 8985 §6.3).
+    pub(super) fn on_rack_lost(&mut self, end: u64) {
+        self.rack_lost = self.rack_lost.max(end);
+    }
+
+    /// Whether RACK declared bytes above HighACK lost.
+    pub(super) fn rack_lost_above(&self, una: u64) -> bool {
+        self.rack_lost > una
     }
 
     /// Enters recovery (RFC 6675 §5 step 4): RecoveryPoint = HighData, the head segment is
@@ -209,6 +235,7 @@ impl Recovery {
         self.high_rxt = una;
         self.rescue_rxt = None;
         self.head_lost = false;
+        self.rack_lost = 0;
         self.dupacks = 0;
         self.dup_bytes = 0;
         self.limited_transmit = 0;
@@ -216,7 +243,7 @@ impl Recovery {
     }
 
     /// The lost boundary: every unSACKed byte in [HighACK, boundary) is lost (RFC 6675
-    /// IsLost), the head segment too once recovery marked it.
+    /// IsLost, or RACK's verdict), the head segment too once recovery marked it.
     fn lost_boundary(&self, una: u64, mss: u64) -> u64 {
         let by_sack = if self.sack {
             self.scoreboard
@@ -224,6 +251,7 @@ impl Recovery {
         } else {
             una
         };
+        let by_sack = by_sack.max(self.rack_lost);
         if self.head_lost {
             by_sack.max(una + mss)
         } else {

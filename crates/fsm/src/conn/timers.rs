@@ -12,6 +12,10 @@ use crate::time::Instant;
 pub(crate) enum Timer {
     /// Retransmit the oldest unacknowledged segment (RFC 6298, RFC 9293 §3.8.1).
     Retransmit,
+    /// RACK's reordering timer: look again for segments lost by time (RFC 8985 §6.3).
+    Reorder,
+    /// The probe timeout: send a tail loss probe (RFC 8985 §7.2).
+    Pto,
     /// Send an ACK held back by the delayed-ACK rule (RFC 9293 §3.8.6.3).
     DelayedAck,
     /// Probe a zero window (RFC 9293 §3.8.6.1).
@@ -28,10 +32,13 @@ impl Timer {
     ///
     /// Timers that end the connection come first, so nothing is sent for a connection about to
     /// go. Retransmit and Persist come before DelayedAck, because the segment they send carries
-    /// the pending ACK.
-    pub(crate) const ALL: [Timer; 5] = [
+    /// the pending ACK. The PTO comes before the retransmission timer, which it replaces while
+    /// armed (RFC 8985 §7.3: the probe restarts the RTO).
+    pub(crate) const ALL: [Timer; 7] = [
         Timer::TimeWait,
         Timer::FinWait2,
+        Timer::Reorder,
+        Timer::Pto,
         Timer::Retransmit,
         Timer::Persist,
         Timer::DelayedAck,
@@ -113,6 +120,8 @@ mod tests {
             // Exhaustive: a new variant fails to compile until it is placed in ALL.
             match timer {
                 Timer::Retransmit
+                | Timer::Reorder
+                | Timer::Pto
                 | Timer::DelayedAck
                 | Timer::Persist
                 | Timer::TimeWait

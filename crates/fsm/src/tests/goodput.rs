@@ -44,9 +44,9 @@ use crate::{
 const A_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 const B_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
 const B_PORT: u16 = 5001;
-const MBIT: u64 = 1_000_000;
+pub(super) const MBIT: u64 = 1_000_000;
 /// Payload of a full segment: MSS 1460 less the 12 bytes the Timestamps option takes.
-const SEGMENT_PAYLOAD: u64 = 1448;
+pub(super) const SEGMENT_PAYLOAD: u64 = 1448;
 /// A full segment as an IP packet: 20 bytes of IPv4, 32 of TCP with timestamps, the payload.
 const PACKET_LEN: u64 = 1500;
 /// RFC 6928 §2: the initial window, min(10 × MSS, max(2 × MSS, 14600)) = 10 × MSS here.
@@ -71,7 +71,7 @@ fn ms(n: u64) -> Duration {
 
 /// The buffers a path needs so that neither limits the window: 4 × (BDP + Q), at least the
 /// defaults.
-fn config(cc: CongestionAlgorithm, sack: bool, path: &PathConfig) -> Config {
+pub(super) fn config(cc: CongestionAlgorithm, sack: bool, path: &PathConfig) -> Config {
     let defaults = Config::default();
     let need = 4 * (path.bdp() + path.queue);
     Config {
@@ -84,16 +84,19 @@ fn config(cc: CongestionAlgorithm, sack: bool, path: &PathConfig) -> Config {
 }
 
 /// A (the client, sending) and B (the server, reading) joined by a [`Path`].
-struct Sim {
-    now: Instant,
-    path: Path,
+pub(super) struct Sim {
+    pub(super) now: Instant,
+    pub(super) path: Path,
     sender: Endpoint,
     receiver: Endpoint,
     listener: ListenId,
     sender_conn: ConnId,
     receiver_conn: Option<ConnId>,
     /// Bytes B's application has read.
-    read: u64,
+    pub(super) read: u64,
+    /// Bytes A's application may still write (`u64::MAX`: a bulk transfer, the buffer kept
+    /// full).
+    pub(super) budget: u64,
     /// Times the simulator stepped (the engine work it did).
     steps: u64,
     buf: Vec<u8>,
@@ -101,7 +104,7 @@ struct Sim {
 
 impl Sim {
     /// Both endpoints with `config`; A's SYN is about to leave.
-    fn new(config: Config, path: PathConfig, script: Option<LossScript>) -> Self {
+    pub(super) fn new(config: Config, path: PathConfig, script: Option<LossScript>) -> Self {
         let now = Instant::from_micros(1_000_000);
         let seed = path.seed.to_le_bytes()[0];
         let mut receiver = Endpoint::new(config.clone(), [seed ^ 0xb; 32]);
@@ -120,13 +123,14 @@ impl Sim {
             sender_conn,
             receiver_conn: None,
             read: 0,
+            budget: u64::MAX,
             steps: 0,
             buf: vec![0; 64 * 1024],
         }
     }
 
     /// The sender's snapshot (cwnd, ssthresh, counters).
-    fn info(&self) -> Info {
+    pub(super) fn info(&self) -> Info {
         self.sender_conn().info()
     }
 
@@ -134,14 +138,14 @@ impl Sim {
         self.sender_conn().snd()
     }
 
-    fn sender_conn(&self) -> &Connection {
+    pub(super) fn sender_conn(&self) -> &Connection {
         self.sender
             .conn(self.sender_conn)
             .expect("the sender's connection lives")
     }
 
     /// Runs until A is ESTABLISHED; returns that instant.
-    fn connect(&mut self) -> Instant {
+    pub(super) fn connect(&mut self) -> Instant {
         let limit = self.now + Duration::from_secs(10);
         loop {
             self.step();
@@ -166,7 +170,7 @@ impl Sim {
 
     /// Moves the clock to the next arrival or timeout if it is due by `until` (true), or else
     /// to `until` (false).
-    fn advance(&mut self, until: Instant) -> bool {
+    pub(super) fn advance(&mut self, until: Instant) -> bool {
         let next = [
             self.path.next_arrival(),
             self.sender.poll_timeout(),
@@ -185,7 +189,7 @@ impl Sim {
     }
 
     /// Everything that happens at `now`: arrivals, timers, the applications, then outputs.
-    fn step(&mut self) {
+    pub(super) fn step(&mut self) {
         self.steps += 1;
         while let Some((to, bytes)) = self.path.recv(self.now) {
             let packet = Packet::parse(&bytes).expect("the path delivers packets as emitted");
@@ -224,7 +228,7 @@ impl Sim {
         }
     }
 
-    /// A's application: fill the send buffer once the connection is open.
+    /// A's application: fill the send buffer, within its budget, once the connection is open.
     fn send(&mut self) {
         let conn = self
             .sender
@@ -233,10 +237,13 @@ impl Sim {
         if !conn.state().is_synchronized() {
             return;
         }
-        loop {
-            match conn.write(&CHUNK) {
+        while self.budget > 0 {
+            let len = CHUNK
+                .len()
+                .min(usize::try_from(self.budget).unwrap_or(usize::MAX));
+            match conn.write(&CHUNK[..len]) {
                 Ok(0) | Err(WriteError::Blocked) => return,
-                Ok(_) => {}
+                Ok(n) => self.budget = self.budget.saturating_sub(n as u64),
                 Err(e) => panic!("A's write failed: {e:?}"),
             }
         }

@@ -11,7 +11,7 @@ use super::harness::*;
 use crate::{Config, CongestionAlgorithm, Info};
 
 /// The MSS the peer announces; with no timestamps every segment carries this much.
-const MSS: u32 = 1460;
+pub(super) const MSS: u32 = 1460;
 
 /// Established by a passive open under `config`, the peer offering SACK when `sack`.
 fn established(config: Config, sack: bool) -> Harness {
@@ -34,17 +34,27 @@ fn newreno() -> Config {
     }
 }
 
-fn info(h: &Harness) -> Info {
+/// NewReno with RFC 6675's DupThresh rule alone: RACK-TLP (RFC 8985) off. The harness's
+/// round trips take no time, so RACK would call every hole lost at the first SACK, and the PTO
+/// would fire before the RTO; the tests of DupThresh, PRR and go-back-N turn it off.
+fn newreno_dupthresh() -> Config {
+    Config {
+        rack_tlp: false,
+        ..newreno()
+    }
+}
+
+pub(super) fn info(h: &Harness) -> Info {
     h.ep.conn(h.id()).expect("connection").info()
 }
 
 /// Our sequence number of the first byte of segment `n` (0-based, full-sized segments).
-fn seg_seq(h: &Harness, n: u32) -> u32 {
+pub(super) fn seg_seq(h: &Harness, n: u32) -> u32 {
     h.our(1 + n * MSS)
 }
 
 /// An ACK up to the start of our segment `n`, SACKing segments `[from, to)` per range.
-fn ack(h: &Harness, n: u32, sacked: &[(u32, u32)]) -> Seg {
+pub(super) fn ack(h: &Harness, n: u32, sacked: &[(u32, u32)]) -> Seg {
     let mut seg = Seg::new(ACK, Harness::their(1), seg_seq(h, n));
     let mut blocks = SackBlocks::new();
     for &(from, to) in sacked {
@@ -58,14 +68,14 @@ fn ack(h: &Harness, n: u32, sacked: &[(u32, u32)]) -> Seg {
 }
 
 /// Which of our segments (by index) the given segments start at.
-fn indices(h: &Harness, segs: &[Seg]) -> Vec<u32> {
+pub(super) fn indices(h: &Harness, segs: &[Seg]) -> Vec<u32> {
     segs.iter()
         .map(|s| (s.seq.get().wrapping_sub(h.our(1))) / MSS)
         .collect()
 }
 
 /// The indices of the segments the endpoint sends now.
-fn sent(h: &mut Harness) -> Vec<u32> {
+pub(super) fn sent(h: &mut Harness) -> Vec<u32> {
     let segs = h.recv();
     indices(h, &segs)
 }
@@ -246,7 +256,7 @@ fn established_sack_pipe_excludes_sacked_and_lost_data() {
 
 #[test]
 fn established_prr_spreads_recovery_sending_over_the_acks() {
-    let mut h = established(newreno(), true);
+    let mut h = established(newreno_dupthresh(), true);
     send_initial_window(&mut h, 100);
     // Segment 0 lost; each later segment draws an ACK SACKing one more. PRR (RFC 6937)
     // sends about ssthresh/RecoverFS = 1/2 a segment per segment delivered while pipe >
@@ -291,7 +301,7 @@ fn established_rto_collapses_cwnd_to_one_segment() {
 
 #[test]
 fn established_go_back_n_after_rto_skips_sacked_segments() {
-    let mut h = established(newreno(), true);
+    let mut h = established(newreno_dupthresh(), true);
     send_initial_window(&mut h, 10);
     let rto = info(&h).rto;
     h.advance(rto);
