@@ -298,7 +298,9 @@ impl Recovery {
             }
             end = end.min(start);
         }
-        (end > una).then(|| (end.saturating_sub(mss).max(una), end))
+        // Only data not retransmitted yet in this recovery (rule 1 may have sent the tail
+        // already, as RACK marks it lost).
+        (end > una.max(self.high_rxt)).then(|| (end.saturating_sub(mss).max(una), end))
     }
 
     /// The first unSACKed run of bytes in [from, to).

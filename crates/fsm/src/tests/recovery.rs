@@ -36,7 +36,8 @@ fn newreno() -> Config {
 
 /// NewReno with RFC 6675's DupThresh rule alone: RACK-TLP (RFC 8985) off. The harness's
 /// round trips take no time, so RACK would call every hole lost at the first SACK, and the PTO
-/// would fire before the RTO; the tests of DupThresh, PRR and go-back-N turn it off.
+/// would fire before the RTO; the tests of DupThresh, PRR, the rescue and go-back-N turn it
+/// off.
 fn newreno_dupthresh() -> Config {
     Config {
         rack_tlp: false,
@@ -226,7 +227,8 @@ fn established_sack_retransmits_unsacked_hole_not_yet_lost_by_rule_3() {
 
 #[test]
 fn established_sack_tail_loss_gets_rescue_retransmission() {
-    let mut h = established(newreno(), true);
+    // RFC 6675 alone: with RACK on, RACK marks the tail lost first (see rack.rs).
+    let mut h = established(newreno_dupthresh(), true);
     send_initial_window(&mut h, 10);
     // 0 and the last segment, 9, lost: nothing is SACKed above 9, so no rule marks it lost.
     h.send(ack(&h, 0, &[(1, 9)]));
@@ -391,4 +393,17 @@ fn established_delivery_rate_is_bytes_acked_per_round_trip() {
     h.advance(ms(100));
     h.send(ack(&h, 15, &[]));
     assert_eq!(info(&h).delivery_rate, Some(73_000));
+}
+
+#[test]
+fn established_sack_tail_marked_lost_by_rack_is_sent_once_not_rescued_again() {
+    let mut h = established(newreno(), true);
+    send_initial_window(&mut h, 10);
+    h.send(ack(&h, 0, &[(1, 9)]));
+    assert_eq!(sent(&mut h), [0]);
+    // The retransmission of 0 was sent after 9 and is delivered first: RACK (RFC 8985 §6.3)
+    // marks 9 lost; rule 1 sends it, and rule 4 does not send it a second time.
+    h.send(ack(&h, 9, &[]));
+    assert_eq!(sent(&mut h), [9]);
+    assert_eq!(info(&h).stats.retransmits, 2);
 }
