@@ -78,7 +78,7 @@ impl Connection {
 
     /// After step five took an ACK: duplicate ACK counting, entering and leaving recovery
     /// (RFC 6675 §5, RFC 6582 §3.2), PRR's window in recovery (RFC 6937), window growth outside
-    /// it (RFC 5681 §3.1). `acked` is the sequence space the ACK newly covered.
+    /// it (RFC 5681 §3.1). `una_before` is the mark of SND.UNA before this ACK.
     pub(super) fn on_ack_congestion(
         &mut self,
         now: Instant,
@@ -200,7 +200,7 @@ impl Connection {
         }
     }
 
-    /// A retransmission during recovery, by NextSeg() rule 1 (`Recovery`: a lost segment),
+    /// A retransmission during recovery, by NextSeg() rule 1 (`Lost`: a lost segment),
     /// rule 3 (`Unsacked`) or rule 4 (`Rescue`), if the window allows `cwnd_left` more bytes.
     pub(super) fn plan_recovery(&self, kind: PlanKind, cwnd_left: usize) -> Option<Plan> {
         if !self.recovery.in_recovery() {
