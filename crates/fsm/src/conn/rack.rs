@@ -368,10 +368,14 @@ impl Rack {
 }
 
 /// §7.2: the probe timeout: two SRTT (at least `PTO_MIN`), plus the peer's delayed-ACK
-/// allowance when only one segment is in flight; one second before any RTT sample.
+/// allowance when less than two full segments are in flight; one second before any RTT
+/// sample.
 fn pto(srtt: Option<Duration>, flight: u64, mss: u64) -> Duration {
     match srtt {
-        Some(srtt) if flight <= mss => 2 * srtt + WORST_CASE_DELAYED_ACK,
+        // §7.2 adds WCDelAckT for one segment in flight; any flight short of two full-sized
+        // segments may wait for the peer's delayed ACK (RFC 5681 §4.2), as a full segment and
+        // a small one do.
+        Some(srtt) if flight < 2 * mss => 2 * srtt + WORST_CASE_DELAYED_ACK,
         Some(srtt) => (2 * srtt).max(PTO_MIN),
         None => PTO_WITHOUT_SRTT,
     }
@@ -554,8 +558,11 @@ mod tests {
         assert_eq!(pto(Some(ms(100)), 14_600, 1460), ms(200));
         // A sub-millisecond path: the floor, not 2·SRTT.
         assert_eq!(pto(Some(Duration::from_micros(100)), 14_600, 1460), ms(10));
-        // One segment in flight: the peer may delay its ACK (§7.2 WCDelAckT).
+        // One segment in flight, or a full one and a small one: the peer may delay its ACK
+        // (§7.2 WCDelAckT).
         assert_eq!(pto(Some(ms(100)), 1460, 1460), ms(400));
+        assert_eq!(pto(Some(ms(100)), 1460 + 656, 1460), ms(400));
+        assert_eq!(pto(Some(ms(100)), 2 * 1460, 1460), ms(200));
         assert_eq!(pto(None, 14_600, 1460), Duration::from_secs(1));
     }
 }
