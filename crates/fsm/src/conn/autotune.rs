@@ -125,20 +125,24 @@ impl Connection {
         }
     }
 
-    /// The congestion window may have grown: keep the send buffer at twice it, up to
+    /// The congestion window may have grown: keep the send buffer at least twice it, up to
     /// `send_buffer_max`, so the application can queue the next window while one is in
     /// flight. What is in flight never exceeds the peer's window either, so twice the largest
-    /// it offered (MAX.SND.WND) bounds the growth too. Tells the writer when that made room.
+    /// it offered (MAX.SND.WND) bounds the growth too. The buffer at least doubles each time it
+    /// grows: a window growing by a few bytes per ACK must not copy the ring on every ACK.
+    /// Tells the writer when that made room.
     pub(super) fn on_cwnd_grown(&mut self) {
         let window = self.cc.window().min(self.snd.max_wnd);
         let target = usize::try_from(window)
             .unwrap_or(usize::MAX)
             .saturating_mul(SND_GROWTH)
             .min(self.config.send_buffer_max);
-        if target <= self.send_buf.capacity() {
+        let capacity = self.send_buf.capacity();
+        if target <= capacity {
             return;
         }
-        self.send_buf.grow(target);
+        let doubled = capacity.saturating_mul(2).min(self.config.send_buffer_max);
+        self.send_buf.grow(target.max(doubled));
         if !self.fin_queued && self.state.accepts_writes() {
             self.push_event(Event::Writable);
         }
