@@ -609,6 +609,12 @@ impl Sim<'_> {
                     ));
                 }
                 side.right_edge = Some(side.right_edge.map_or(edge, |last| last.max(edge)));
+            } else if tcp.flags.syn() && tcp.flags.ack() {
+                // The SYN-ACK's window, never scaled (RFC 7323 §2.2), is an offer too: the
+                // first scaled window may round its edge back, but what the SYN-ACK offered
+                // stays acceptable (the receiver keeps its largest edge).
+                let edge = tcp.ack + u32::from(tcp.window);
+                side.right_edge = Some(side.right_edge.map_or(edge, |last| last.max(edge)));
             }
             // Data stays within the window the peer offered last, but for a zero-window probe's
             // one byte (RFC 9293 §3.8.6.1).
