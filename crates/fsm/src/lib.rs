@@ -15,7 +15,8 @@
 //! [`transition`]; segment arrival follows §3.10.7 step by step; retransmission follows
 //! RFC 6298; ISNs RFC 6528; RST and SYN handling RFC 5961; window scaling, timestamps and PAWS
 //! RFC 7323; SACK RFC 2018 and RFC 2883; congestion control NewReno (RFC 5681, RFC 6582) or
-//! CUBIC (RFC 9438, the default); loss recovery RFC 6675 with PRR (RFC 6937).
+//! CUBIC (RFC 9438, the default); loss recovery RFC 6675 with PRR (RFC 6937) and RACK-TLP
+//! (RFC 8985).
 //! docs/COMPLIANCE.md maps each rule to its code and test.
 //!
 //! ```text
